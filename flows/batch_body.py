@@ -1,0 +1,59 @@
+"""The one body shared by every provider's batch flow: prepare → submit → wait → download →
+convert → report. Composition only; each step is a task in `tasks/`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from interviews.errors import RunFailedError
+from interviews.records import ConvertSummary
+from interviews.report import RunReport
+from interviews.spec import BatchRunParameters
+from tasks.context import make_context
+from tasks.convert import convert_results
+from tasks.download import download_results
+from tasks.prepare import prepare_batch
+from tasks.report import publish_report
+from tasks.submit import submit_batch
+from tasks.wait import wait_for_batch
+
+
+def run_batch(params: BatchRunParameters) -> dict[str, Any]:
+    """Run (or resume) one batch interview run and return its summary.
+
+    Raises:
+        RunFailedError: the run ended with no interview answered.
+    """
+    context = make_context(params.provider, params.data_dir, params.credentials_block)
+    plan = prepare_batch(params, context)
+    # submit every chunk before waiting on any, so all batches queue at the provider together
+    submitted = [(chunk, submit_batch(chunk.id, context)) for chunk in plan.chunks]
+    summary = ConvertSummary()
+    ended, results = [], []
+    for chunk, job in submitted:
+        job = wait_for_batch(job, context)
+        path = download_results(chunk.id, job, context)
+        summary.add(convert_results(chunk.id, path, job, plan.model.id, context))
+        ended.append(job)
+        results.append(str(path))
+    report = RunReport(
+        run_id=plan.run_id,
+        provider=plan.provider,
+        model=plan.model.id,
+        requests=sum(chunk.request_count for chunk in plan.chunks),
+        requests_path=str(plan.requests_path),
+        estimate_batch=Decimal(plan.estimate_usd or 0),
+        summary=summary,
+        batches=ended,
+        results_paths=results,
+        interviews_dir=str(context.dirs.interviews),
+    )
+    result = publish_report(report, context)
+    if not report.ok:
+        raise RunFailedError(
+            f"run {plan.run_id} ended with no interview answered "
+            f"({', '.join(f'{k} {v}' for k, v in summary.statuses.items())}); "
+            f"see {context.dirs.run(plan.run_id) / 'summary.json'}"
+        )
+    return result

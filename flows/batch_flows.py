@@ -1,0 +1,46 @@
+"""Batch interview flows: one per provider, and the parent `batch_interviews`.
+
+Deployments point here (`flows/batch_flows.py:batch_interviews`, ...). The flows only compose
+tasks; their typed `BatchRunParameters` become the run form in the Prefect UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from flows.batch_body import run_batch
+from interviews.spec import BatchRunParameters
+
+
+@flow(name="anthropic-batch", log_prints=True)
+def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
+    """Interview personas through Anthropic's Message Batches API (50 % of real-time prices).
+
+    Args:
+        params: the run; `params.provider` must be "anthropic".
+
+    Returns:
+        The run summary (counts, tokens, cost at batch and real-time prices).
+    """
+    return run_batch(params.model_copy(update={"provider": "anthropic"}))
+
+
+PROVIDER_FLOWS = {"anthropic": anthropic_batch}
+
+
+@flow(name="batch-interviews", log_prints=True)
+def batch_interviews(params: BatchRunParameters) -> dict[str, Any]:
+    """Interview personas through the batch API of `params.provider`.
+
+    The parent flow: picks the provider's flow and runs it as a subflow, so each provider's
+    runs are also visible on their own.
+
+    Args:
+        params: the run (provider, model, personas, count, start index, run id, ...).
+
+    Returns:
+        The run summary.
+    """
+    return PROVIDER_FLOWS[params.provider](params)

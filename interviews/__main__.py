@@ -1,0 +1,5 @@
+"""`python -m interviews` runs the CLI."""
+
+from interviews.cli import main
+
+main()

@@ -1,0 +1,123 @@
+"""Provider-neutral batch vocabulary: batch status, batch job and per-request outcome.
+
+One spelling throughout: "canceled" (as Anthropic's result type), never "cancelled".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from interviews.costs import Usage
+
+
+class BatchStatus(StrEnum):
+    """Our normalized batch status; terminal states come from here, never from SDK helpers."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    FINALIZING = "finalizing"
+    CANCELING = "canceling"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_SUCCEEDED = "partially_succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the provider will change nothing more about the batch."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {
+        BatchStatus.SUCCEEDED,
+        BatchStatus.PARTIALLY_SUCCEEDED,
+        BatchStatus.FAILED,
+        BatchStatus.CANCELED,
+        BatchStatus.EXPIRED,
+    }
+)
+
+
+class OutcomeStatus(StrEnum):
+    """What happened to one request of a batch."""
+
+    SUCCEEDED = "succeeded"
+    ERRORED = "errored"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCounts:
+    """Per-request tallies of a batch, as the provider reports them."""
+
+    processing: int = 0
+    succeeded: int = 0
+    errored: int = 0
+    canceled: int = 0
+    expired: int = 0
+
+    @property
+    def total(self) -> int:
+        """All requests of the batch."""
+        return self.processing + self.succeeded + self.errored + self.canceled + self.expired
+
+
+@dataclass(frozen=True, slots=True)
+class BatchJob:
+    """One provider batch, normalized.
+
+    Attributes:
+        provider: provider name.
+        batch_id: the provider's id.
+        status: our normalized status.
+        provider_status: the provider's own status word, for reports.
+        counts: request tallies (may stay zero until the batch ends, as on Anthropic).
+        created_at / expires_at / ended_at: provider timestamps (UTC) when known.
+        poll_after: a server hint, in seconds, for the next poll (None if none).
+    """
+
+    provider: str
+    batch_id: str
+    status: BatchStatus
+    provider_status: str
+    counts: RequestCounts = field(default_factory=RequestCounts)
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    ended_at: datetime | None = None
+    poll_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestError:
+    """Why one request did not succeed.
+
+    `kind` is the provider's error type (e.g. `overloaded_error`) or the outcome itself
+    (`expired`, `canceled`); `transient` says whether a retry round may succeed.
+    """
+
+    kind: str
+    message: str
+    transient: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record form of the error."""
+        return {"type": self.kind, "message": self.message, "transient": self.transient}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOutcome:
+    """The normalized result of one request, joined to its request by `custom_id`."""
+
+    custom_id: str
+    status: OutcomeStatus
+    text: str | None = None
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    error: RequestError | None = None
+    provider_model: str | None = None

@@ -1,0 +1,246 @@
+"""Commands that work on files only (no network, no Prefect): prepare, convert, estimate,
+sample-data, models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interviews.cli.output import console, print_rows
+from interviews.errors import InputError
+
+Provider = Annotated[str, typer.Option("--provider", "-p", help="Batch API provider.")]
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model id or alias.")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Root of written files (default: ./data).")
+]
+SystemTemplate = Annotated[
+    Path | None, typer.Option("--system-template", help="Jinja2 system-message template.")
+]
+QuestionTemplate = Annotated[
+    Path | None, typer.Option("--question-template", help="Jinja2 first-question template.")
+]
+
+
+def _data_dir(data_dir: Path | None) -> Path:
+    from interviews.settings import get_settings
+
+    return data_dir or get_settings().data_dir
+
+
+def prepare(
+    personas: Annotated[Path, typer.Option("--personas", help="Matched-personas file.")],
+    provider: Provider = "anthropic",
+    model: ModelOpt | None = None,
+    count: Annotated[int | None, typer.Option(help="How many personas (default: all).")] = None,
+    start_index: Annotated[int, typer.Option(help="Index of the first persona.")] = 0,
+    max_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 2048,
+    system_template: SystemTemplate = None,
+    question_template: QuestionTemplate = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write the batch request file and provider-ready files, without sending anything.
+
+    This is the guide's "verify the batch request file format" step.
+    """
+    from interviews.catalog import get_model
+    from interviews.preparation import DataDirs, prepare_requests
+    from interviews.spec import DEFAULT_MODEL, BatchRunParameters
+
+    params = BatchRunParameters(
+        provider=provider,
+        model=model or DEFAULT_MODEL[provider],
+        personas=str(personas),
+        count=count,
+        start_index=start_index,
+        max_tokens=max_tokens,
+        system_template=str(system_template) if system_template else None,
+        question_template=str(question_template) if question_template else None,
+    )
+    info = get_model(provider, params.model)
+    dirs = DataDirs(_data_dir(data_dir))
+    from interviews.requests import request_file_path
+
+    canonical = request_file_path(dirs.requests, provider, datetime.now(UTC))
+    prepared = prepare_requests(
+        params,
+        dirs=dirs,
+        chunk_dir=dirs.requests,
+        chunk_stem=canonical.stem + "_ready",
+        requests_path=canonical,
+    )
+    console.print(f"✓ Created batch request file: {prepared.requests_path}")
+    console.print(f"✓ {prepared.request_count} interview requests prepared")
+    for chunk in prepared.chunks:
+        console.print(
+            f"✓ {provider}-ready file: {chunk.path} "
+            f"({chunk.request_count} requests, {chunk.byte_count:,} bytes)"
+        )
+    if info.retires:
+        console.print(f"[yellow]note:[/yellow] {info.label()}; successor: {info.successor}")
+    console.print(
+        "\nNext steps:\n"
+        f"  1. Submit it: interviews run --provider {provider} --model {info.id} "
+        f"--personas {personas} --batch\n"
+        "  2. Wait for processing (usually under an hour, at most ~24 hours)\n"
+        "  3. Records appear in data/interviews/"
+    )
+
+
+def convert(
+    results: Annotated[Path, typer.Option("--results", help="Results file downloaded by hand.")],
+    provider: Provider = "anthropic",
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model (default: read from the results).")
+    ] = None,
+    requests: Annotated[
+        Path | None,
+        typer.Option("--requests", help="The batch request file, to add questions to records."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Turn a provider results file into interview records (data/interviews/{custom_id}.json)."""
+    from interviews.catalog import get_model
+    from interviews.preparation import DataDirs
+    from interviews.providers import get_adapter_class
+    from interviews.records import RecordContext, write_records
+    from interviews.requests import read_requests
+
+    if not results.exists():
+        raise InputError("results file not found; pass the downloaded .jsonl", path=str(results))
+    parse = get_adapter_class(provider).parse_results
+    if model is None:
+        model = next((o.provider_model for o in parse(results) if o.provider_model), None)
+        if model is None:
+            raise InputError("no answered line names its model; pass --model", path=str(results))
+    info = get_model(provider, model)
+    index = None
+    if requests is not None:
+        index = {r.custom_id: (r.persona_id, r.first_question) for r in read_requests(requests)}
+    dirs = DataDirs(_data_dir(data_dir))
+    summary = write_records(
+        parse(results),
+        index=index,
+        context=RecordContext(provider=provider, model=info, run_id=None, batch_id=None),
+        interviews_dir=dirs.interviews,
+    )
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items()))
+    console.print(f"✓ {summary.total} interview records written to {dirs.interviews} ({statuses})")
+    if summary.unexpected_ids:
+        console.print(
+            f"[yellow]note:[/yellow] {len(summary.unexpected_ids)} result line(s) matched no "
+            "request and were not turned into records"
+        )
+
+
+def estimate(
+    provider: Provider = "anthropic",
+    model: ModelOpt | None = None,
+    personas: Annotated[
+        Path | None, typer.Option("--personas", help="Estimate from this personas file.")
+    ] = None,
+    count: Annotated[int | None, typer.Option(help="Number of interviews.")] = None,
+    input_tokens: Annotated[
+        int | None, typer.Option(help="Input tokens per interview (default: 3000, or measured).")
+    ] = None,
+    output_tokens: Annotated[
+        int | None, typer.Option(help="Output tokens per interview (default: 2000).")
+    ] = None,
+    system_template: SystemTemplate = None,
+    question_template: QuestionTemplate = None,
+) -> None:
+    """Estimate the cost of a run at real-time and batch prices."""
+    from interviews import costs
+    from interviews.catalog import get_model
+    from interviews.spec import DEFAULT_MODEL
+
+    info = get_model(provider, model or DEFAULT_MODEL[provider])
+    if (personas is None) == (count is None):
+        raise InputError("pass exactly one of --personas FILE or --count N")
+    if count is not None and count < 1:
+        raise InputError(f"--count must be >= 1, got {count}")
+    out_each = costs.DEFAULT_OUTPUT_TOKENS if output_tokens is None else output_tokens
+    if personas is not None:
+        from interviews.personas import iter_personas
+        from interviews.prompts import Prompts
+
+        prompts = Prompts.load(system_template, question_template)
+        count, chars = 0, 0
+        for record in iter_personas(personas):
+            system, question = prompts.render(record, source=str(personas))
+            count += 1
+            chars += len(system) + len(question)
+        total_in = (
+            count * input_tokens if input_tokens is not None else costs.estimate_tokens(chars)
+        )
+    else:
+        in_each = costs.DEFAULT_INPUT_TOKENS if input_tokens is None else input_tokens
+        total_in = count * in_each
+    est = costs.estimate(info, count, total_in, count * out_each)
+    share = f"{est.savings / est.realtime:.0%}" if est.realtime else "0%"
+    print_rows(
+        f"Estimate: {count:,} interviews with {info.label()}",
+        [
+            ("Tokens in / out", f"{est.input_tokens:,} / {est.output_tokens:,}"),
+            ("Real-time", costs.money(est.realtime)),
+            ("Batch", costs.money(est.batch)),
+            ("Savings", f"{costs.money(est.savings)} ({share})"),
+        ],
+    )
+    console.print(
+        f"{costs.money(est.realtime)} real-time, {costs.money(est.batch)} batch", highlight=False
+    )
+    if info.retires:
+        today = datetime.now(UTC).date()
+        verb = "retired" if today >= info.retires else "retires"
+        console.print(
+            f"[yellow]note:[/yellow] {info.name} {verb} on {info.retires}; "
+            f"use {info.successor} for new runs"
+        )
+
+
+def sample_data(
+    out: Annotated[Path, typer.Option("--out", help="Output JSONL file.")],
+    count: Annotated[int, typer.Option(help="How many personas.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same file).")] = 0,
+) -> None:
+    """Generate a synthetic matched-personas file (deterministic, streamed)."""
+    from interviews.sample_data import write_sample_personas
+
+    if count < 1:
+        raise InputError(f"--count must be >= 1, got {count}")
+    written = write_sample_personas(out, count, seed)
+    console.print(f"✓ {written:,} synthetic personas written to {out}")
+
+
+def models(provider: Provider = "anthropic") -> None:
+    """List the catalog: models, batch support, prices and retirement dates."""
+    from rich.table import Table
+
+    from interviews.catalog import models_for
+
+    table = Table(title=f"{provider} models (USD per 1M tokens)", title_justify="left")
+    for column in ("model", "status", "batch", "real-time in/out", "batch in/out", "retires"):
+        table.add_column(column)
+    for m in models_for(provider):
+        table.add_row(
+            m.id,
+            m.status,
+            "🔄 BATCH" if m.batch else "",
+            f"${m.input} / ${m.output}",
+            f"${m.batch_input} / ${m.batch_output}",
+            str(m.retires or ""),
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the app."""
+    app.command()(prepare)
+    app.command()(convert)
+    app.command()(estimate)
+    app.command("sample-data")(sample_data)
+    app.command()(models)

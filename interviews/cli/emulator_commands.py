@@ -1,0 +1,24 @@
+"""`interviews emulator ...`: the local provider emulator."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="The local emulator of the providers' batch APIs.")
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8787,
+    host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
+) -> None:
+    """Serve the emulator in the foreground (Ctrl-C stops it).
+
+    Point an SDK at it by base URL, e.g. `ANTHROPIC_BASE_URL=http://127.0.0.1:8787/anthropic`.
+    """
+    from interviews.emulator.server import serve as run_server
+
+    typer.echo(f"Emulator on http://{host}:{port} (Anthropic at /anthropic)")
+    run_server(host=host, port=port)

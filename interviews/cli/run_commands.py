@@ -1,0 +1,164 @@
+"""Commands that talk to a provider through Prefect flows: run, demo."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from interviews.cli.data_commands import DataDir, Provider, QuestionTemplate, SystemTemplate
+from interviews.cli.output import console, print_rows
+from interviews.errors import InputError
+
+SAMPLE_PERSONAS = Path(__file__).resolve().parents[2] / "data" / "sample" / "matched_personas.jsonl"
+
+
+def _prepare_then_flow(params: Any) -> dict[str, Any]:
+    """Prepare the run here, then hand it to the Prefect flow.
+
+    Preparing first means bad input fails in well under a second, with one clear message and
+    before Prefect starts; the flow then resumes the prepared run by its id.
+    """
+    from interviews.ledger import Ledger
+    from interviews.pipeline import prepare_run
+    from interviews.preparation import DataDirs
+    from interviews.settings import get_settings
+
+    settings = get_settings()
+    data_dir = Path(params.data_dir) if params.data_dir else settings.data_dir
+    plan = prepare_run(
+        params, ledger=Ledger.open(data_dir, settings.ledger_url), dirs=DataDirs(data_dir)
+    )
+    requests = sum(chunk.request_count for chunk in plan.chunks)
+    verb = "Resuming" if plan.resumed else "Prepared"
+    console.print(
+        f"{verb} run [bold]{plan.run_id}[/bold]: {requests} interviews with {plan.model.label()}"
+        f" in {len(plan.chunks)} batch(es); request file {plan.requests_path}",
+        highlight=False,
+    )
+    params = params.model_copy(update={"run_id": plan.run_id, "data_dir": str(data_dir)})
+
+    from blocks.credentials import resolve_credentials
+    from flows.batch_flows import batch_interviews
+
+    resolve_credentials(params.provider, params.credentials_block)  # fail before the flow
+    return batch_interviews(params)
+
+
+def run(
+    personas: Annotated[Path, typer.Option("--personas", help="Matched-personas file.")],
+    provider: Provider = "anthropic",
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model id.")] = None,
+    count: Annotated[int | None, typer.Option(help="How many personas (default: all).")] = None,
+    start_index: Annotated[int, typer.Option(help="Index of the first persona.")] = 0,
+    batch: Annotated[
+        bool, typer.Option("--batch/--realtime", help="Batch API (50 % cheaper) or real-time.")
+    ] = True,
+    run_id: Annotated[
+        str | None, typer.Option(help="Run id; re-using one resumes that run.")
+    ] = None,
+    credentials_block: Annotated[
+        str | None,
+        typer.Option(help="Saved credentials block (default: the provider's API key env var)."),
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 2048,
+    system_template: SystemTemplate = None,
+    question_template: QuestionTemplate = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run batch interviews end to end: prepare, submit, wait, download, convert, report.
+
+    Uses the real API when a key is configured (`ANTHROPIC_API_KEY` or a credentials block).
+    Interrupted? Run the same command with the same --run-id: it resumes and never pays twice.
+    """
+    from interviews.spec import DEFAULT_MODEL, BatchRunParameters
+
+    if not batch:
+        raise InputError(
+            "real-time mode is not available in this version; use --batch (the default)"
+        )
+    params = BatchRunParameters(
+        provider=provider,
+        model=model or DEFAULT_MODEL[provider],
+        personas=str(personas),
+        count=count,
+        start_index=start_index,
+        max_tokens=max_tokens,
+        system_template=str(system_template) if system_template else None,
+        question_template=str(question_template) if question_template else None,
+        run_id=run_id,
+        credentials_block=credentials_block,
+        data_dir=str(data_dir) if data_dir else None,
+    )
+    summary = _prepare_then_flow(params)
+    from interviews.report import summary_rows
+
+    print_rows("Run summary", summary_rows(summary))
+
+
+def demo(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where the demo writes.")] = Path(
+        "data/demo"
+    ),
+    personas: Annotated[
+        Path, typer.Option("--personas", help="Personas file (default: the sample).")
+    ] = SAMPLE_PERSONAS,
+    processing_seconds: Annotated[
+        float, typer.Option(help="How long the emulated batch takes.")
+    ] = 3.0,
+) -> None:
+    """Run the whole batch pipeline on the sample personas against the local emulator.
+
+    Starts the emulator in-process on 127.0.0.1, saves an `anthropic-credentials/emulator`
+    block pointing at it, and runs the `batch-interviews` flow. No network, no API key.
+    """
+    started = time.perf_counter()
+    # the demo polls briskly; a real run polls every 30 s and up to 10 min (settings)
+    os.environ.setdefault("INTERVIEWS_POLL_INITIAL_SECONDS", "0.5")
+    os.environ.setdefault("INTERVIEWS_POLL_MAX_SECONDS", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # a first start migrates a fresh database (~18 s here); Prefect's 20 s default is too tight
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    if not personas.exists():
+        raise InputError("sample personas not found; pass --personas FILE", path=str(personas))
+
+    from interviews.emulator.control import EmulatorControl
+    from interviews.emulator.server import EmulatorServer
+    from interviews.spec import DEFAULT_MODEL, BatchRunParameters
+
+    with EmulatorServer() as emulator:
+        with EmulatorControl(emulator.url) as control:
+            control.configure(processing_seconds=processing_seconds)
+        console.print(f"Emulator serving the Anthropic Message Batches API on {emulator.url}")
+
+        from blocks.credentials import AnthropicCredentials
+
+        AnthropicCredentials(
+            api_key="emulator-demo-key", base_url=emulator.anthropic_base_url
+        ).save("emulator", overwrite=True)
+        params = BatchRunParameters(
+            provider="anthropic",
+            model=DEFAULT_MODEL["anthropic"],
+            personas=str(personas),
+            credentials_block="emulator",
+            data_dir=str(data_dir),
+        )
+        summary = _prepare_then_flow(params)
+
+    from interviews.report import summary_rows
+
+    print_rows("Demo run summary", summary_rows(summary))
+    console.print(
+        f"Demo finished in {time.perf_counter() - started:.1f} s; records in "
+        f"{data_dir / 'interviews'}",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the app."""
+    app.command()(run)
+    app.command()(demo)

@@ -1,0 +1,113 @@
+"""Cost: estimates before a run and actual cost from the usage the provider reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from interviews.catalog import ModelInfo
+
+MILLION = Decimal(1_000_000)
+
+# The seed guide's cost table assumes these per interview.
+DEFAULT_INPUT_TOKENS = 3000
+DEFAULT_OUTPUT_TOKENS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage of one request, as the provider bills it.
+
+    `input_tokens` excludes cache reads and writes (Anthropic reports them apart);
+    `reasoning_tokens` are informational and already inside `output_tokens`.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        """The record form of the usage."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+
+
+def usage_cost(model: ModelInfo, usage: Usage, *, batch: bool) -> Decimal:
+    """What `usage` costs at batch (`batch=True`) or real-time prices, in USD."""
+    input_price = model.batch_input if batch else model.input
+    output_price = model.batch_output if batch else model.output
+    # cache prices are listed at standard rates; batch discounts them like input (Anthropic)
+    scale = model.batch_discount if batch else Decimal(1)
+    total = usage.input_tokens * input_price + usage.output_tokens * output_price
+    if usage.cache_read_tokens:
+        total += usage.cache_read_tokens * (model.cache_read or model.input) * scale
+    if usage.cache_write_tokens:
+        total += usage.cache_write_tokens * (model.cache_write or model.input) * scale
+    return total / MILLION
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A cost estimate for `count` interviews at real-time and batch prices."""
+
+    model: ModelInfo
+    count: int
+    input_tokens: int
+    output_tokens: int
+    realtime: Decimal
+    batch: Decimal
+
+    @property
+    def savings(self) -> Decimal:
+        """Real-time minus batch cost."""
+        return self.realtime - self.batch
+
+
+def estimate(model: ModelInfo, count: int, input_tokens: int, output_tokens: int) -> Estimate:
+    """Estimate `count` interviews of `input_tokens` in and `output_tokens` out (totals).
+
+    Args:
+        model: the catalogued model.
+        count: number of interviews.
+        input_tokens: total input tokens across all interviews.
+        output_tokens: total output tokens across all interviews.
+    """
+    usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+    return Estimate(
+        model=model,
+        count=count,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        realtime=usage_cost(model, usage, batch=False),
+        batch=usage_cost(model, usage, batch=True),
+    )
+
+
+def estimate_tokens(text_chars: int) -> int:
+    """Rough token count of `text_chars` characters of English prose (about 4 per token)."""
+    return (text_chars + 3) // 4
+
+
+def money(value: Decimal, *, small: bool = False) -> str:
+    """Format USD with cents, e.g. `$1,234.50`; with `small`, sub-dollar amounts keep four
+    decimals so a demo's $0.0123 does not read as $0.01."""
+    if small and abs(value) < 1:
+        return f"${value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):.4f}"
+    cents = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"${cents:,.2f}"

@@ -1,0 +1,262 @@
+"""Anthropic Message Batches: validation, the batch state machine and result lines.
+
+Pure domain logic on emulated time; `anthropic_routes` puts it on the wire. Facts follow
+PROVIDERS.md §1 and the installed SDK's types (`anthropic.types.messages`).
+"""
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from interviews.emulator.answers import approx_tokens, compose_answer
+from interviews.emulator.clock import isoformat
+from interviews.emulator.faults import LineFault
+from interviews.emulator.ids import random_id, stable_id, stable_shuffle
+
+MAX_REQUESTS = 100_000
+MAX_BODY_BYTES = 256 * 1024 * 1024
+EXPIRY_SECONDS = 24 * 3600
+RETENTION_SECONDS = 29 * 24 * 3600
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# From this API version on, sampling params are rejected even at default values (§0.2).
+SAMPLING_REJECTED_FROM = "2026-10-21"
+SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
+
+LineFaultLookup = Callable[[str], LineFault | None]
+
+
+class BatchRequestError(ValueError):
+    """The create body breaks a rule the real API checks synchronously (→ HTTP 400)."""
+
+
+@dataclass
+class Batch:
+    """One message batch. Its state is derived from the clock whenever it is read.
+
+    Request `i` finishes at `done_times[ranks[i]]`; ranks are a deterministic shuffle, so
+    completion order differs from input order like the real service.
+    """
+
+    id: str
+    created_at: float
+    custom_ids: list[str]
+    params: list[Any]
+    api_version: str
+    ranks: list[int]
+    done_times: list[float]
+    cancel_initiated_at: float | None = None
+    ended_at: float | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+    """Result lines in download order; filled once, when the batch ends."""
+
+    @property
+    def expires_at(self) -> float:
+        """Creation + 24 h: whatever is unfinished then becomes `expired`."""
+        return self.created_at + EXPIRY_SECONDS
+
+    def archived_at(self, now: float) -> float | None:
+        """Results stay downloadable for 29 days after creation."""
+        archived = self.created_at + RETENTION_SECONDS
+        return archived if now >= archived else None
+
+    def processing_status(self) -> str:
+        """`in_progress`, `canceling` or `ended` (call `refresh` first)."""
+        if self.ended_at is not None:
+            return "ended"
+        return "canceling" if self.cancel_initiated_at is not None else "in_progress"
+
+    def refresh(self, now: float, line_fault: LineFaultLookup) -> None:
+        """End the batch if the clock says so; `line_fault(custom_id)` gives forced outcomes.
+
+        A cancel shows as `canceling` in its own response and ends at the next read.
+        """
+        if self.ended_at is not None:
+            return
+        if self.cancel_initiated_at is not None:
+            self._finish(now, self.cancel_initiated_at, "canceled", line_fault)
+        elif now >= self.expires_at and self.done_times[-1] > self.expires_at:
+            self._finish(self.expires_at, self.expires_at, "expired", line_fault)
+        elif now >= self.done_times[-1]:
+            self._finish(self.done_times[-1], self.done_times[-1], "expired", line_fault)
+
+    def cancel(self, now: float) -> None:
+        """Start canceling; requests finished by now keep their results."""
+        if self.cancel_initiated_at is None:
+            self.cancel_initiated_at = now
+
+    def _finish(
+        self, ended_at: float, cutoff: float, unfinished: str, line_fault: LineFaultLookup
+    ) -> None:
+        results = []
+        for custom_id, params, rank in zip(self.custom_ids, self.params, self.ranks, strict=True):
+            fault = line_fault(custom_id)
+            if fault is not None:
+                result = _forced_result(fault, self.id, custom_id)
+            elif self.done_times[rank] <= cutoff:
+                result = _process(params, self.api_version, self.id, custom_id)
+            else:
+                result = {"type": unfinished}
+            results.append({"custom_id": custom_id, "result": result})
+        self.results = stable_shuffle(results, self.id, "results")
+        self.ended_at = ended_at
+        # The inputs are no longer needed once every outcome is fixed.
+        self.params = []
+
+    def request_counts(self, now: float) -> dict[str, int]:
+        """Counts as the real API reports them: only `processing` moves before the end."""
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if self.ended_at is None:
+            until = min(now, self.cancel_initiated_at or now)
+            counts["processing"] = len(self.custom_ids) - bisect_right(self.done_times, until)
+            return counts
+        for line in self.results:
+            counts[line["result"]["type"]] += 1
+        return counts
+
+    def to_json(self, now: float, prefix_url: str) -> dict[str, Any]:
+        """The `MessageBatch` object; `results_url` is absolute, built from `prefix_url`."""
+        ended = self.ended_at is not None
+        return {
+            "id": self.id,
+            "type": "message_batch",
+            "processing_status": self.processing_status(),
+            "request_counts": self.request_counts(now),
+            "created_at": isoformat(self.created_at),
+            "expires_at": isoformat(self.expires_at),
+            "ended_at": isoformat(self.ended_at),
+            "cancel_initiated_at": isoformat(self.cancel_initiated_at),
+            "archived_at": isoformat(self.archived_at(now)),
+            "results_url": f"{prefix_url}/v1/messages/batches/{self.id}/results" if ended else None,
+        }
+
+
+def new_batch(body: Any, now: float, processing_seconds: float, api_version: str) -> Batch:
+    """Validate a create body like the real API does synchronously and build the batch."""
+    requests = body.get("requests") if isinstance(body, dict) else None
+    if not isinstance(requests, list):
+        raise BatchRequestError("requests: Field required")
+    if not 1 <= len(requests) <= MAX_REQUESTS:
+        raise BatchRequestError(
+            f"requests: List should have between 1 and {MAX_REQUESTS} items, not {len(requests)}"
+        )
+    custom_ids: list[str] = []
+    params: list[Any] = []
+    seen: set[str] = set()
+    for index, item in enumerate(requests):
+        custom_id = item.get("custom_id") if isinstance(item, dict) else None
+        if not isinstance(custom_id, str) or not CUSTOM_ID.match(custom_id):
+            raise BatchRequestError(
+                f"requests.{index}.custom_id: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+            )
+        if custom_id in seen:
+            raise BatchRequestError(
+                f"requests.{index}.custom_id: Duplicate custom_id '{custom_id}'; "
+                "each request in a batch needs a unique custom_id"
+            )
+        if not isinstance(item.get("params"), dict):
+            raise BatchRequestError(f"requests.{index}.params: Input should be a valid dictionary")
+        seen.add(custom_id)
+        custom_ids.append(custom_id)
+        params.append(item["params"])
+    batch_id = random_id("msgbatch_")
+    count = len(custom_ids)
+    return Batch(
+        id=batch_id,
+        created_at=now,
+        custom_ids=custom_ids,
+        params=params,
+        api_version=api_version,
+        ranks=stable_shuffle(range(count), batch_id, "ranks"),
+        done_times=[now + processing_seconds * (k + 1) / count for k in range(count)],
+    )
+
+
+def validate_params(params: dict[str, Any], api_version: str) -> str | None:
+    """Why the API would reject these params (checked only when processed), or None."""
+    for name in ("model", "max_tokens", "messages"):
+        if name not in params:
+            return f"{name}: Field required"
+    if not isinstance(params["model"], str) or not params["model"]:
+        return "model: Input should be a valid string"
+    max_tokens = params["max_tokens"]
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        return "max_tokens: Input should be an integer greater than or equal to 1"
+    messages = params["messages"]
+    if not isinstance(messages, list) or not messages:
+        return "messages: List should have at least 1 item"
+    if any(not isinstance(m, dict) or m.get("role") not in ("user", "assistant") for m in messages):
+        return "messages: each message needs a role of 'user' or 'assistant'"
+    if api_version >= SAMPLING_REJECTED_FROM:
+        for name in SAMPLING_PARAMS:
+            if name in params:
+                return f"{name}: Extra inputs are not permitted"
+    return None
+
+
+def _text(content: Any) -> str:
+    """Plain text of a string or a list of content blocks (non-text blocks are skipped)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            block.get("text", "")
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "text"
+        )
+    return ""
+
+
+def _process(
+    params: dict[str, Any], api_version: str, batch_id: str, custom_id: str
+) -> dict[str, Any]:
+    """The outcome of running one request: a `succeeded` message or an `errored` line."""
+    problem = validate_params(params, api_version)
+    if problem is not None:
+        return _errored("invalid_request_error", problem, batch_id, custom_id)
+    system = _text(params.get("system"))
+    texts = [_text(m.get("content")) for m in params["messages"]]
+    users = [_text(m.get("content")) for m in params["messages"] if m.get("role") == "user"]
+    question = users[-1] if users else ""
+    answer = compose_answer(system, question, custom_id)
+    output_tokens = approx_tokens(answer)
+    stop_reason = "end_turn"
+    if params["max_tokens"] < output_tokens:
+        answer = answer[: params["max_tokens"] * 4]
+        output_tokens = params["max_tokens"]
+        stop_reason = "max_tokens"
+    message = {
+        "id": stable_id("msg_", batch_id, custom_id),
+        "type": "message",
+        "role": "assistant",
+        "model": params["model"],
+        "content": [{"type": "text", "text": answer}],
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": approx_tokens(system + "".join(texts)),
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "service_tier": "batch",
+        },
+    }
+    return {"type": "succeeded", "message": message}
+
+
+def _errored(error_type: str, message: str, batch_id: str, custom_id: str) -> dict[str, Any]:
+    return {
+        "type": "errored",
+        "error": {
+            "type": "error",
+            "error": {"type": error_type, "message": message},
+            "request_id": stable_id("req_", batch_id, custom_id),
+        },
+    }
+
+
+def _forced_result(fault: LineFault, batch_id: str, custom_id: str) -> dict[str, Any]:
+    if fault.type == "errored":
+        return _errored(fault.error_type, fault.message, batch_id, custom_id)
+    return {"type": fault.type}

@@ -1,0 +1,410 @@
+"""The run ledger: one SQL database recording what was prepared, submitted and paid for.
+
+Runs → chunks → provider batches. Before every create call an *intent* row is committed, and the
+provider's batch id is committed right after the call returns, so a re-run of the same run id
+never creates a second batch for a chunk: a chunk with a batch id is resumed, and a chunk whose
+intent has no batch id is looked up at the provider instead of being sent again.
+
+SQLite under the data dir by default; any SQLAlchemy URL (e.g. PostgreSQL) for several machines.
+No secret is ever written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from interviews.batch_types import BatchJob
+from interviews.chunking import ChunkFile
+from interviews.errors import LedgerError
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(200), primary_key=True),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("spec_sha256", sa.String(64), nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("requests_path", sa.Text),
+    sa.Column("request_count", sa.Integer),
+    sa.Column("status", sa.String(40), nullable=False),
+    sa.Column("estimate_usd", sa.String(40)),
+    sa.Column("cost_usd", sa.String(40)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+chunks = sa.Table(
+    "chunks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.ForeignKey("runs.run_id"), nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("chunk_index", sa.Integer, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("index_path", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("request_count", sa.Integer, nullable=False),
+    sa.Column("byte_count", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(40), nullable=False),
+    sa.Column("results_path", sa.Text),
+    sa.UniqueConstraint("run_id", "round", "chunk_index"),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("chunk_id", sa.ForeignKey("chunks.id"), nullable=False, unique=True),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("batch_id", sa.String(200), unique=True),
+    sa.Column("status", sa.String(40), nullable=False),
+    sa.Column("provider_status", sa.String(40)),
+    sa.Column("counts_json", sa.Text),
+    sa.Column("intent_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+INTENT = "intent"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; they were stored as UTC
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def spec_fingerprint(spec: dict[str, Any]) -> str:
+    """A stable hash of a run's specification (what was asked for)."""
+    return hashlib.sha256(orjson.dumps(spec, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """A chunk as stored."""
+
+    id: int
+    run_id: str
+    round: int
+    chunk_index: int
+    path: Path
+    index_path: Path
+    sha256: str
+    request_count: int
+    byte_count: int
+    status: str
+    results_path: Path | None
+
+    @property
+    def key(self) -> str:
+        """Stable name of the chunk, used to tag its provider batch."""
+        return f"{self.run_id}:r{self.round}:c{self.chunk_index}"
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A provider batch (or the intent to create one) as stored."""
+
+    id: int
+    chunk_id: int
+    provider: str
+    batch_id: str | None
+    status: str
+    provider_status: str | None
+    intent_at: datetime
+    created_at: datetime | None
+    expires_at: datetime | None
+
+
+def _chunk(row: Any) -> ChunkRow:
+    return ChunkRow(
+        id=row.id,
+        run_id=row.run_id,
+        round=row.round,
+        chunk_index=row.chunk_index,
+        path=Path(row.path),
+        index_path=Path(row.index_path),
+        sha256=row.sha256,
+        request_count=row.request_count,
+        byte_count=row.byte_count,
+        status=row.status,
+        results_path=Path(row.results_path) if row.results_path else None,
+    )
+
+
+def _batch(row: Any) -> BatchRow:
+    return BatchRow(
+        id=row.id,
+        chunk_id=row.chunk_id,
+        provider=row.provider,
+        batch_id=row.batch_id,
+        status=row.status,
+        provider_status=row.provider_status,
+        intent_at=_utc(row.intent_at),
+        created_at=_utc(row.created_at),
+        expires_at=_utc(row.expires_at),
+    )
+
+
+class Ledger:
+    """Access to the run ledger database.
+
+    Args:
+        url: SQLAlchemy database URL.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+        self.engine = sa.create_engine(url, connect_args=connect_args)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    @classmethod
+    def open(cls, data_dir: Path, url: str | None = None) -> Ledger:
+        """The ledger at `url`, or SQLite at `<data_dir>/ledger.db`."""
+        if url is None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{(data_dir / 'ledger.db').resolve()}"
+        return cls(url)
+
+    # ------------------------------------------------------------------ runs
+    def check_run(self, run_id: str, spec: dict[str, Any]) -> bool:
+        """Tell whether `run_id` exists, and that it asked for the same thing as `spec`.
+
+        Returns:
+            True if the run exists and has chunks (this is a resume).
+
+        Raises:
+            LedgerError: the run id exists with a different specification.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
+            if row is None:
+                return False
+            if row.spec_sha256 != spec_fingerprint(spec):
+                before = orjson.loads(row.spec_json)
+                changed = sorted(
+                    k for k in spec.keys() | before.keys() if spec.get(k) != before.get(k)
+                )
+                raise LedgerError(
+                    f"run {run_id!r} was started with different settings "
+                    f"({', '.join(changed)} changed); resume it with the same settings or "
+                    "choose a new --run-id"
+                )
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(chunks).where(chunks.c.run_id == run_id)
+            ).scalar_one()
+        return count > 0
+
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        provider: str,
+        model: str,
+        spec: dict[str, Any],
+        requests_path: Path,
+        request_count: int,
+        estimate_usd: str,
+        files: list[ChunkFile],
+    ) -> None:
+        """Record a prepared run and its round-0 chunks in one transaction."""
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(runs.delete().where(runs.c.run_id == run_id))  # a crash before chunks
+            conn.execute(
+                runs.insert().values(
+                    run_id=run_id,
+                    provider=provider,
+                    model=model,
+                    spec_sha256=spec_fingerprint(spec),
+                    spec_json=orjson.dumps(spec, option=orjson.OPT_SORT_KEYS).decode(),
+                    requests_path=str(requests_path),
+                    request_count=request_count,
+                    estimate_usd=estimate_usd,
+                    status="prepared",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._insert_chunks(conn, run_id, 0, files)
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        """Set columns of a run (status, requests_path, estimate_usd, cost_usd, ...)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.update().where(runs.c.run_id == run_id).values(updated_at=_now(), **values)
+            )
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """The run's row as a dict, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
+        return dict(row._mapping) if row else None
+
+    # ------------------------------------------------------------------ chunks
+    def add_chunks(self, run_id: str, round_: int, files: list[ChunkFile]) -> list[ChunkRow]:
+        """Record the chunks of a later round (all in one transaction)."""
+        with self.engine.begin() as conn:
+            self._insert_chunks(conn, run_id, round_, files)
+        return self.chunks(run_id, round_)
+
+    @staticmethod
+    def _insert_chunks(conn: Any, run_id: str, round_: int, files: list[ChunkFile]) -> None:
+        for chunk in files:
+            conn.execute(
+                chunks.insert().values(
+                    run_id=run_id,
+                    round=round_,
+                    chunk_index=chunk.index,
+                    path=str(chunk.path),
+                    index_path=str(chunk.index_path),
+                    sha256=chunk.sha256,
+                    request_count=chunk.request_count,
+                    byte_count=chunk.byte_count,
+                    status="prepared",
+                )
+            )
+
+    def chunks(self, run_id: str, round_: int | None = None) -> list[ChunkRow]:
+        """The run's chunks (of one round, or all), in order."""
+        query = sa.select(chunks).where(chunks.c.run_id == run_id)
+        if round_ is not None:
+            query = query.where(chunks.c.round == round_)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(chunks.c.round, chunks.c.chunk_index)).all()
+        return [_chunk(row) for row in rows]
+
+    def get_chunk(self, chunk_id: int) -> ChunkRow:
+        """One chunk by its row id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(chunks).where(chunks.c.id == chunk_id)).one()
+        return _chunk(row)
+
+    def update_chunk(self, chunk_id: int, **values: Any) -> None:
+        """Set columns of a chunk (status, results_path)."""
+        with self.engine.begin() as conn:
+            conn.execute(chunks.update().where(chunks.c.id == chunk_id).values(**values))
+
+    # ------------------------------------------------------------------ batches
+    def get_batch(self, chunk_id: int) -> BatchRow | None:
+        """The chunk's batch or intent row, or None if nothing was ever attempted."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.chunk_id == chunk_id)).first()
+        return _batch(row) if row else None
+
+    def record_intent(self, chunk_id: int, provider: str) -> BatchRow:
+        """Commit the intent to create a batch for `chunk_id`, before the create call.
+
+        Raises:
+            LedgerError: the chunk already has a batch or an intent (callers check first; a
+                second writer racing on the same chunk lands here instead of paying twice).
+        """
+        now = _now()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    batches.insert().values(
+                        chunk_id=chunk_id,
+                        provider=provider,
+                        status=INTENT,
+                        intent_at=now,
+                        updated_at=now,
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise LedgerError(
+                f"chunk {chunk_id} already has a batch or an intent; not creating another"
+            ) from exc
+        batch = self.get_batch(chunk_id)
+        assert batch is not None
+        return batch
+
+    def renew_intent(self, chunk_id: int) -> None:
+        """Move an intent's time to now, before retrying a create that never reached the
+        provider (so a later lookup searches the right time window)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                batches.update()
+                .where(batches.c.chunk_id == chunk_id, batches.c.batch_id.is_(None))
+                .values(intent_at=_now(), updated_at=_now())
+            )
+
+    def drop_intent(self, chunk_id: int) -> None:
+        """Forget an intent whose create call was refused (nothing was created or billed)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                batches.delete().where(batches.c.chunk_id == chunk_id, batches.c.batch_id.is_(None))
+            )
+
+    def record_batch(self, chunk_id: int, job: BatchJob) -> None:
+        """Commit the provider's batch id (right after create, or when adopting a lost one)."""
+        self._write_job(batches.c.chunk_id == chunk_id, job, batch_id=job.batch_id)
+
+    def update_batch(self, job: BatchJob) -> None:
+        """Record the latest status of a batch."""
+        self._write_job(batches.c.batch_id == job.batch_id, job)
+
+    def _write_job(self, where: Any, job: BatchJob, **extra: Any) -> None:
+        counts = job.counts
+        with self.engine.begin() as conn:
+            conn.execute(
+                batches.update()
+                .where(where)
+                .values(
+                    status=str(job.status),
+                    provider_status=job.provider_status,
+                    counts_json=orjson.dumps(
+                        {
+                            "processing": counts.processing,
+                            "succeeded": counts.succeeded,
+                            "errored": counts.errored,
+                            "canceled": counts.canceled,
+                            "expired": counts.expired,
+                        }
+                    ).decode(),
+                    created_at=job.created_at,
+                    expires_at=job.expires_at,
+                    ended_at=job.ended_at,
+                    updated_at=_now(),
+                    **extra,
+                )
+            )
+
+    def claimed_batch_ids(self, provider: str) -> set[str]:
+        """Every batch id of `provider` that some chunk already owns."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(batches.c.batch_id).where(
+                    batches.c.provider == provider, batches.c.batch_id.is_not(None)
+                )
+            ).all()
+        return {row.batch_id for row in rows}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL survives a SIGKILL mid-write and lets the CLI read while a flow writes
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

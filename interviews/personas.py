@@ -1,0 +1,189 @@
+"""Matched-personas input: load, validate and select records.
+
+A matched-personas file is JSONL (one object per line) or a JSON array of objects. Each record is
+`{"persona_id"?: int | str, "persona": {...}, "health_record": {...}}`; `persona_id` defaults to
+the record's 0-based index in the file (the seed guide: "Index in the matched personas file").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from interviews.errors import InputError
+
+CUSTOM_ID_PREFIX = "interview_"
+# custom ids must match ^[a-z0-9_-]{1,63}$ for every provider (Vertex labels are the strictest),
+# so a string persona id may use at most 63 - len("interview_") of those characters.
+_MAX_ID_CHARS = 63 - len(CUSTOM_ID_PREFIX)
+_STRING_ID = re.compile(rf"^[a-z0-9_-]{{1,{_MAX_ID_CHARS}}}$")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaRecord:
+    """One validated input record.
+
+    Attributes:
+        persona_id: the record's id (int or lowercase string).
+        persona: who the person is (free-form object).
+        health_record: their matched synthetic health record (free-form object).
+        index: 0-based position of the record in the file.
+        line: 1-based line (JSONL) or element number (JSON array) for error messages.
+    """
+
+    persona_id: int | str
+    persona: dict[str, Any]
+    health_record: dict[str, Any]
+    index: int
+    line: int
+
+    @property
+    def custom_id(self) -> str:
+        """The seed's request id, `interview_{persona_id}`, valid for every provider."""
+        return f"{CUSTOM_ID_PREFIX}{self.persona_id}"
+
+
+def _raw_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line-or-element number, parsed JSON value) for a JSONL file or a JSON array."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(
+            "file not found; pass the path of a matched-personas JSONL or JSON file", path=str(path)
+        ) from None
+    with handle:
+        head = handle.read(4096).lstrip()
+        handle.seek(0)
+        if head.startswith(b"["):
+            try:
+                values = orjson.loads(handle.read())
+            except orjson.JSONDecodeError as exc:
+                raise InputError(
+                    f"not valid JSON ({exc}); fix the file or convert it to JSONL",
+                    path=str(path),
+                ) from exc
+            for number, value in enumerate(values, start=1):
+                yield number, value
+            return
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(
+                    f"malformed JSON ({exc}); each line must be one complete JSON object",
+                    path=str(path),
+                    line=number,
+                ) from exc
+
+
+def _check_id(value: Any, path: Path, line: int) -> int | str:
+    """Validate a persona_id so that `interview_{id}` is a valid custom id everywhere."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InputError(
+            f"persona_id must be a non-negative integer or a string, not {value!r}",
+            path=str(path),
+            line=line,
+        )
+    if isinstance(value, int):
+        if value < 0:
+            raise InputError(
+                f"persona_id {value} is negative; use a non-negative integer",
+                path=str(path),
+                line=line,
+            )
+        return value
+    if not _STRING_ID.match(value):
+        raise InputError(
+            f"persona_id {value!r} must be 1-{_MAX_ID_CHARS} characters of a-z, 0-9, '_' or '-' "
+            "(it becomes the provider request id); rename it",
+            path=str(path),
+            line=line,
+        )
+    return value
+
+
+def iter_personas(path: Path | str) -> Iterator[PersonaRecord]:
+    """Stream every record of a matched-personas file, validating each one.
+
+    Raises:
+        InputError: naming the file and line for malformed JSON, a record that is not an
+            object, a missing or non-object `persona`/`health_record`, a bad or duplicate
+            `persona_id`, or an empty file.
+    """
+    path = Path(path)
+    seen: dict[int | str, int] = {}
+    index = -1
+    for index, (line, value) in enumerate(_raw_records(path)):
+        if not isinstance(value, dict):
+            raise InputError(
+                "expected a JSON object with persona and health_record, "
+                f"got {type(value).__name__}",
+                path=str(path),
+                line=line,
+            )
+        for field in ("persona", "health_record"):
+            if field not in value:
+                raise InputError(
+                    f"record has no {field!r}; every record needs 'persona' and 'health_record'",
+                    path=str(path),
+                    line=line,
+                )
+            if not isinstance(value[field], dict):
+                raise InputError(
+                    f"{field!r} must be a JSON object, got {type(value[field]).__name__}",
+                    path=str(path),
+                    line=line,
+                )
+        persona_id = _check_id(value.get("persona_id", index), path, line)
+        key = str(persona_id)  # 7 and "7" give the same custom id, so they clash too
+        if key in seen:
+            raise InputError(
+                f"duplicate persona_id {persona_id!r} (first seen at line {seen[key]}); "
+                "persona ids must be unique",
+                path=str(path),
+                line=line,
+            )
+        seen[key] = line
+        yield PersonaRecord(persona_id, value["persona"], value["health_record"], index, line)
+    if index < 0:
+        raise InputError(
+            "no records; the file must hold at least one persona record", path=str(path)
+        )
+
+
+def select_personas(
+    path: Path | str, *, count: int | None = None, start_index: int = 0
+) -> Iterator[PersonaRecord]:
+    """Validate the whole file and yield the records `[start_index, start_index + count)`.
+
+    Every record is validated (duplicates anywhere in the file are an error), so a later slice
+    of the same file is never run on a file that was only partly valid.
+
+    Raises:
+        InputError: for any invalid record, a negative count or start index, or a slice that
+            reaches past the end of the file.
+    """
+    if start_index < 0:
+        raise InputError(f"--start-index must be >= 0, got {start_index}")
+    if count is not None and count < 1:
+        raise InputError(f"--count must be >= 1, got {count}")
+    total = 0
+    stop = None if count is None else start_index + count
+    for record in iter_personas(path):
+        total += 1
+        if record.index >= start_index and (stop is None or record.index < stop):
+            yield record
+    if start_index >= total or (stop is not None and stop > total):
+        wanted = "all records" if count is None else f"{count} records"
+        raise InputError(
+            f"asks for {wanted} from index {start_index}, but the file has {total}; "
+            "lower --count or --start-index",
+            path=str(path),
+        )

@@ -1,0 +1,276 @@
+"""The steps of a batch run as plain functions: prepare (with the ledger), submit, wait,
+download, convert.
+
+Prefect tasks (`tasks/`) wrap each step one-to-one; the steps themselves know nothing of
+Prefect, so they run the same from a flow, the CLI or a test. Every step is safe to repeat:
+re-running a run id resumes from the ledger at whatever step it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from interviews.batch_types import BatchJob
+from interviews.catalog import ModelInfo, check_batch_model
+from interviews.errors import (
+    AmbiguousBatchError,
+    PermanentProviderError,
+    TransientProviderError,
+)
+from interviews.ledger import BatchRow, ChunkRow, Ledger
+from interviews.polling import Backoff, wait_for_batch
+from interviews.preparation import (
+    DataDirs,
+    estimate_prepared,
+    file_sha256,
+    new_run_id,
+    prepare_requests,
+)
+from interviews.providers import BatchAdapter, BatchTag, get_adapter_class
+from interviews.records import ConvertSummary, RecordContext, load_index, write_records
+from interviews.spec import BatchRunParameters
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A prepared (or resumed) run: its id, model and round-0 chunks."""
+
+    run_id: str
+    provider: str
+    model: ModelInfo
+    chunks: list[ChunkRow]
+    resumed: bool
+    requests_path: Path
+    estimate_usd: str
+
+
+def prepare_run(
+    params: BatchRunParameters, *, ledger: Ledger, dirs: DataDirs, now: datetime | None = None
+) -> RunPlan:
+    """Prepare a run, or resume it when its run id is already in the ledger.
+
+    Raises:
+        InputError, CatalogError: bad input or model (before anything is sent).
+        LedgerError: the run id exists with different settings.
+    """
+    model = check_batch_model(params.provider, params.model, now=now)
+    run_id = params.run_id or new_run_id(params.provider, now)
+    personas_sha = file_sha256(Path(params.personas)) if Path(params.personas).exists() else ""
+    spec = params.spec(personas_sha)
+    if ledger.check_run(run_id, spec):
+        run = ledger.get_run(run_id)
+        assert run is not None
+        return RunPlan(
+            run_id,
+            params.provider,
+            model,
+            ledger.chunks(run_id, 0),
+            True,
+            Path(run["requests_path"]),
+            run["estimate_usd"],
+        )
+    prepared = prepare_requests(params, dirs=dirs, chunk_dir=dirs.run(run_id), now=now)
+    est = estimate_prepared(model, prepared, params.max_tokens)
+    ledger.create_run(
+        run_id,
+        provider=params.provider,
+        model=model.id,
+        spec=spec,
+        requests_path=prepared.requests_path,
+        request_count=prepared.request_count,
+        estimate_usd=str(est.batch),
+        files=prepared.chunks,
+    )
+    return RunPlan(
+        run_id,
+        params.provider,
+        model,
+        ledger.chunks(run_id, 0),
+        False,
+        prepared.requests_path,
+        str(est.batch),
+    )
+
+
+def _tag(chunk: ChunkRow, intent_at: datetime) -> BatchTag:
+    return BatchTag(
+        run_id=chunk.run_id,
+        chunk_key=chunk.key,
+        fingerprint=chunk.sha256,
+        request_count=chunk.request_count,
+        intent_at=intent_at,
+    )
+
+
+def _adopt_lost_batch(
+    chunk: ChunkRow, intent: BatchRow, adapter: BatchAdapter, ledger: Ledger
+) -> BatchJob | None:
+    """Find the batch an interrupted create may have made; None if there is none."""
+    claimed = ledger.claimed_batch_ids(adapter.provider)
+    candidates = [
+        job
+        for job in adapter.find_batches(_tag(chunk, intent.intent_at))
+        if job.batch_id not in claimed
+    ]
+    if len(candidates) > 1:
+        ids = ", ".join(job.batch_id for job in candidates)
+        raise AmbiguousBatchError(
+            f"chunk {chunk.key} was being submitted when the run stopped, and {len(candidates)} "
+            f"{adapter.provider} batches match it ({ids}). Not submitting again, to avoid paying "
+            "twice. Check them in the provider console, cancel the ones that are not this "
+            f"run's, then re-run with the same --run-id."
+        )
+    if candidates:
+        ledger.record_batch(chunk.id, candidates[0])
+        return candidates[0]
+    return None
+
+
+def submit_chunk(chunk: ChunkRow, *, adapter: BatchAdapter, ledger: Ledger) -> BatchJob:
+    """Create the chunk's batch exactly once.
+
+    A chunk that already has a batch is resumed (one status read, no create). A chunk whose
+    intent has no batch id (the process died around the create call) is first looked up at the
+    provider and adopted; only when nothing matches is it created.
+
+    Raises:
+        AmbiguousBatchError: several provider batches could be the lost one.
+        ProviderError: the create call failed (a refused create leaves no intent behind).
+    """
+    existing = ledger.get_batch(chunk.id)
+    if existing is not None and existing.batch_id is not None:
+        return adapter.retrieve(existing.batch_id)
+    if existing is not None:
+        adopted = _adopt_lost_batch(chunk, existing, adapter, ledger)
+        if adopted is not None:
+            return adopted
+        ledger.renew_intent(chunk.id)
+        intent = ledger.get_batch(chunk.id)
+    else:
+        intent = ledger.record_intent(chunk.id, adapter.provider)
+    assert intent is not None
+    try:
+        job = adapter.create(chunk.path, tag=_tag(chunk, intent.intent_at))
+    except PermanentProviderError:
+        ledger.drop_intent(chunk.id)  # refused: nothing exists at the provider, nothing billed
+        raise
+    ledger.record_batch(chunk.id, job)
+    ledger.update_chunk(chunk.id, status="submitted")
+    return job
+
+
+def wait_chunk(
+    job: BatchJob,
+    *,
+    adapter: BatchAdapter,
+    ledger: Ledger,
+    backoff: Backoff,
+    margin: timedelta = timedelta(hours=2),
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+    on_poll: Callable[[BatchJob], None] | None = None,
+    on_transient_error: Callable[[TransientProviderError], None] | None = None,
+) -> BatchJob:
+    """Wait for a batch to end, recording each status in the ledger.
+
+    The deadline is the batch's creation time plus the provider's window plus `margin`, so a
+    resumed wait keeps the original deadline.
+    """
+    created = job.created_at or datetime.now(UTC)
+    deadline = (created + adapter.window + margin).timestamp()
+
+    def record(polled: BatchJob) -> None:
+        ledger.update_batch(polled)
+        if on_poll is not None:
+            on_poll(polled)
+
+    kwargs = {}
+    if sleep is not None:
+        kwargs["sleep"] = sleep
+    if clock is not None:
+        kwargs["clock"] = clock
+    if job.status.is_terminal:
+        record(job)
+        return job
+    return wait_for_batch(
+        lambda: adapter.retrieve(job.batch_id),
+        deadline=deadline,
+        backoff=backoff,
+        on_poll=record,
+        on_transient_error=on_transient_error,
+        **kwargs,
+    )
+
+
+def _count_result_lines(path: Path) -> int:
+    """Number of complete, parseable lines; a cut-off last line does not count."""
+    count = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            if not raw.strip():
+                continue
+            if not raw.endswith(b"\n"):
+                try:
+                    orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+            count += 1
+    return count
+
+
+def download_chunk(
+    chunk: ChunkRow, job: BatchJob, *, adapter: BatchAdapter, ledger: Ledger, dirs: DataDirs
+) -> Path:
+    """Download the batch's raw results to `batch_results/`, once, and check they are whole.
+
+    Raises:
+        TransientProviderError: fewer complete lines than requests (a cut-off download); the
+            partial file is removed so a retry downloads again.
+    """
+    dest = dirs.results / f"batch_output_{adapter.provider}_{job.batch_id}.jsonl"
+    if chunk.results_path is not None and chunk.results_path.exists():
+        return chunk.results_path
+    adapter.download_results(job.batch_id, dest)
+    lines = _count_result_lines(dest)
+    if lines < chunk.request_count:
+        dest.unlink()
+        raise TransientProviderError(
+            f"results of batch {job.batch_id} had {lines} complete lines for "
+            f"{chunk.request_count} requests (download cut short); downloading again",
+            provider=adapter.provider,
+        )
+    ledger.update_chunk(chunk.id, status="downloaded", results_path=str(dest))
+    return dest
+
+
+def convert_chunk(
+    chunk: ChunkRow,
+    results_path: Path,
+    job: BatchJob,
+    *,
+    model: ModelInfo,
+    ledger: Ledger,
+    dirs: DataDirs,
+) -> ConvertSummary:
+    """Turn a chunk's raw results into interview records, one per request sent."""
+    adapter_cls = get_adapter_class(job.provider)
+    context = RecordContext(
+        provider=job.provider,
+        model=model,
+        run_id=chunk.run_id,
+        batch_id=job.batch_id,
+        timestamp=job.ended_at,
+    )
+    summary = write_records(
+        adapter_cls.parse_results(results_path),
+        index=load_index(chunk.index_path),
+        context=context,
+        interviews_dir=dirs.interviews,
+    )
+    ledger.update_chunk(chunk.id, status="converted")
+    return summary

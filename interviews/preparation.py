@@ -1,0 +1,145 @@
+"""Preparing a run's files: validate input, render prompts, write the canonical request file
+and the provider-ready chunk files. No network, no ledger, no Prefect: `interviews prepare`
+uses it directly and answers in well under a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from interviews.catalog import ModelInfo, get_model
+from interviews.chunking import ChunkFile, write_chunks
+from interviews.costs import Estimate, estimate, estimate_tokens
+from interviews.jsonl import atomic_writer, dumps_line
+from interviews.personas import select_personas
+from interviews.prompts import Prompts
+from interviews.providers import get_adapter_class
+from interviews.requests import CanonicalRequest, build_requests, request_file_path
+from interviews.spec import BatchRunParameters
+
+
+@dataclass(frozen=True)
+class DataDirs:
+    """The data directory layout (the seed's paths, plus run folders and the ledger)."""
+
+    root: Path
+
+    @property
+    def requests(self) -> Path:
+        """Canonical request files (`batch_request_{provider}_{ts}.jsonl`)."""
+        return self.root / "batch_requests"
+
+    @property
+    def results(self) -> Path:
+        """Raw provider results, kept as returned."""
+        return self.root / "batch_results"
+
+    @property
+    def interviews(self) -> Path:
+        """Interview records, `{custom_id}.json`."""
+        return self.root / "interviews"
+
+    def run(self, run_id: str) -> Path:
+        """Per-run files: chunks, summary."""
+        return self.root / "runs" / run_id
+
+
+def new_run_id(provider: str, now: datetime | None = None) -> str:
+    """A fresh, sortable run id such as `anthropic-20261127-143022-3fa1`."""
+    now = now or datetime.now(UTC)
+    return f"{provider}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _teed(requests: Iterator[CanonicalRequest], sink: IO[bytes]) -> Iterator[CanonicalRequest]:
+    """Write each canonical request to `sink` as it passes by (one pass over the input)."""
+    for request in requests:
+        sink.write(dumps_line(request.as_dict()))
+        yield request
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The outcome of `prepare_requests`."""
+
+    requests_path: Path
+    request_count: int
+    input_chars: int
+    chunks: list[ChunkFile]
+
+
+def prepare_requests(
+    params: BatchRunParameters,
+    *,
+    dirs: DataDirs,
+    chunk_dir: Path,
+    chunk_stem: str | None = None,
+    requests_path: Path | None = None,
+    now: datetime | None = None,
+) -> Prepared:
+    """Validate the input, render prompts, write the canonical file and provider chunk files.
+
+    Nothing is written under its final name unless every record is valid.
+
+    Raises:
+        InputError: bad personas file or template (names file and line).
+        CatalogError: unknown model.
+    """
+    adapter_cls = get_adapter_class(params.provider)
+    model = get_model(params.provider, params.model)
+    prompts = Prompts.load(
+        Path(params.system_template) if params.system_template else None,
+        Path(params.question_template) if params.question_template else None,
+    )
+    records = select_personas(params.personas, count=params.count, start_index=params.start_index)
+    requests = build_requests(records, prompts, source=params.personas)
+    path = requests_path or request_file_path(
+        dirs.requests, params.provider, now or datetime.now(UTC)
+    )
+    chars = 0
+
+    def counted(items: Iterator[CanonicalRequest]) -> Iterator[CanonicalRequest]:
+        nonlocal chars
+        for item in items:
+            chars += len(item.system_message) + len(item.first_question)
+            yield item
+
+    with atomic_writer(path) as sink:
+        chunks = write_chunks(
+            counted(_teed(requests, sink)),
+            build_line=lambda r: adapter_cls.build_line(
+                r, model=model.id, max_tokens=params.max_tokens
+            ),
+            directory=chunk_dir,
+            stem=chunk_stem or f"{params.provider}_r0",
+            max_requests=adapter_cls.max_requests,
+            max_bytes=adapter_cls.max_bytes,
+        )
+    count = sum(chunk.request_count for chunk in chunks)
+    return Prepared(path, count, chars, chunks)
+
+
+def estimate_prepared(model: ModelInfo, prepared: Prepared, max_tokens: int) -> Estimate:
+    """Estimate a prepared run: input from the rendered prompts, output at the seed's
+    2,000 tokens per interview (or `max_tokens`, if lower)."""
+    per_answer = min(max_tokens, 2000)
+    return estimate(
+        model,
+        prepared.request_count,
+        estimate_tokens(prepared.input_chars),
+        per_answer * prepared.request_count,
+    )

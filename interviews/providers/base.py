@@ -1,0 +1,78 @@
+"""The adapter interface every provider implements.
+
+An adapter maps four provider verbs (create, retrieve, cancel, results) plus lost-batch lookup
+onto the real SDK, and turns provider shapes into `interviews.batch_types`. It never loops,
+never sleeps (the one wait loop is `interviews.polling`) and never retries beyond the SDK's own
+per-HTTP-call retries.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from interviews.batch_types import BatchJob, RequestOutcome
+from interviews.requests import CanonicalRequest
+
+
+@dataclass(frozen=True)
+class BatchTag:
+    """What identifies one of our batches at the provider, to find it again after a crash.
+
+    Attributes:
+        run_id: the run the batch belongs to.
+        chunk_key: stable key of the chunk (run, model, round, index).
+        fingerprint: sha256 of the chunk's provider file.
+        request_count: number of requests in the chunk.
+        intent_at: when the intent row was written (the batch was created after it).
+    """
+
+    run_id: str
+    chunk_key: str
+    fingerprint: str
+    request_count: int
+    intent_at: datetime
+
+
+class BatchAdapter(ABC):
+    """Talks to one provider's batch API through its official SDK."""
+
+    provider: ClassVar[str]
+    max_requests: ClassVar[int]
+    max_bytes: ClassVar[int]
+    # How long the provider may take; the wait deadline is created_at + window + margin.
+    window: ClassVar[timedelta]
+
+    @staticmethod
+    @abstractmethod
+    def build_line(request: CanonicalRequest, *, model: str, max_tokens: int) -> dict[str, Any]:
+        """The provider-ready request line for one canonical request (pure, no network)."""
+
+    @abstractmethod
+    def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:
+        """Stage the provider lines in `lines_path` and create one batch from them."""
+
+    @abstractmethod
+    def retrieve(self, batch_id: str) -> BatchJob:
+        """One status read, normalized."""
+
+    @abstractmethod
+    def cancel(self, batch_id: str) -> BatchJob:
+        """Ask the provider to cancel; finished requests keep their results."""
+
+    @abstractmethod
+    def download_results(self, batch_id: str, dest: Path) -> int:
+        """Stream the raw results, exactly as returned, into `dest`; return the bytes written."""
+
+    @staticmethod
+    @abstractmethod
+    def parse_results(path: Path) -> Iterator[RequestOutcome]:
+        """Read a raw results file (as downloaded, or downloaded by hand) into outcomes."""
+
+    @abstractmethod
+    def find_batches(self, tag: BatchTag) -> list[BatchJob]:
+        """Provider batches that could be the one created for `tag` (for crash recovery)."""

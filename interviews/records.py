@@ -1,0 +1,196 @@
+"""Normalized outcomes → interview records (the seed's standard format, extended).
+
+A record is `data/interviews/{custom_id}.json` with the seed's fields `persona_id, timestamp,
+provider, model, transcript` plus `custom_id, run_id, batch_id, mode, status, finish_reason,
+usage, cost_usd, error`. Every request gets a record: answered, errored, canceled, expired, or
+missing from the provider's results. A succeeded record is never replaced by a failed one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from interviews.batch_types import OutcomeStatus, RequestError, RequestOutcome
+from interviews.catalog import ModelInfo
+from interviews.costs import Usage, usage_cost
+from interviews.jsonl import iter_jsonl, write_json
+
+MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """What every record of one batch shares."""
+
+    provider: str
+    model: ModelInfo
+    run_id: str | None
+    batch_id: str | None
+    mode: str = "batch"
+    timestamp: datetime | None = None
+
+
+@dataclass
+class ConvertSummary:
+    """Tallies of one conversion: statuses, tokens, cost at batch and real-time prices."""
+
+    statuses: Counter = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    cost: Decimal = Decimal(0)
+    cost_realtime: Decimal = Decimal(0)
+    unexpected_ids: list[str] = field(default_factory=list)
+    kept_earlier_answers: int = 0
+    retryable: list[str] = field(default_factory=list)
+
+    def add(self, other: ConvertSummary) -> None:
+        """Fold another summary into this one."""
+        self.statuses.update(other.statuses)
+        self.usage = self.usage + other.usage
+        self.cost += other.cost
+        self.cost_realtime += other.cost_realtime
+        self.unexpected_ids.extend(other.unexpected_ids)
+        self.kept_earlier_answers += other.kept_earlier_answers
+        self.retryable.extend(other.retryable)
+
+    @property
+    def total(self) -> int:
+        """Number of records."""
+        return sum(self.statuses.values())
+
+
+def persona_id_from_custom_id(custom_id: str) -> int | str:
+    """Recover the persona id from `interview_{persona_id}` (as the seed's snippet did)."""
+    tail = custom_id.removeprefix("interview_")
+    return int(tail) if tail.isdigit() else tail
+
+
+def build_record(
+    outcome: RequestOutcome,
+    *,
+    persona_id: int | str,
+    question: str | None,
+    context: RecordContext,
+) -> dict[str, Any]:
+    """The interview record for one outcome."""
+    transcript = []
+    if question is not None:
+        transcript.append({"role": "user", "content": question})
+    if outcome.status is OutcomeStatus.SUCCEEDED:
+        transcript.append({"role": "assistant", "content": outcome.text or ""})
+    cost = usage_cost(context.model, outcome.usage, batch=context.mode == "batch")
+    when = context.timestamp or datetime.now(UTC)
+    return {
+        "persona_id": persona_id,
+        "timestamp": when.isoformat(timespec="seconds"),
+        "provider": context.provider,
+        "model": context.model.id,
+        "transcript": transcript,
+        "custom_id": outcome.custom_id,
+        "run_id": context.run_id,
+        "batch_id": context.batch_id,
+        "mode": context.mode,
+        "status": str(outcome.status),
+        "finish_reason": outcome.finish_reason,
+        "usage": outcome.usage.as_dict(),
+        "cost_usd": float(round(cost, 8)),
+        "error": outcome.error.as_dict() if outcome.error else None,
+    }
+
+
+def _keeps_earlier_answer(path: Path, record: dict[str, Any]) -> bool:
+    """True if `path` holds a succeeded record and `record` did not succeed."""
+    if record["status"] == OutcomeStatus.SUCCEEDED or not path.exists():
+        return False
+    try:
+        return orjson.loads(path.read_bytes()).get("status") == OutcomeStatus.SUCCEEDED
+    except orjson.JSONDecodeError:
+        return False
+
+
+def load_index(index_path: Path) -> dict[str, tuple[int | str, str]]:
+    """Read a chunk index file: `custom_id → (persona_id, question)`."""
+    return {
+        value["custom_id"]: (value["persona_id"], value["question"])
+        for _, value in iter_jsonl(index_path)
+    }
+
+
+def write_records(
+    outcomes: Iterable[RequestOutcome],
+    *,
+    index: dict[str, tuple[int | str, str]] | None,
+    context: RecordContext,
+    interviews_dir: Path,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+) -> ConvertSummary:
+    """Write one record per outcome, plus a `missing` record per indexed request without one.
+
+    Args:
+        outcomes: normalized outcomes, in any order.
+        index: `custom_id → (persona_id, question)` of the requests sent, or None when
+            converting a results file with no request file at hand.
+        context: provider, model, run and batch of these outcomes.
+        interviews_dir: where `{custom_id}.json` files go.
+        on_record: called with each record written (e.g. to append it to a run file).
+    """
+    summary = ConvertSummary()
+    seen: set[str] = set()
+
+    def emit(outcome: RequestOutcome, persona_id: int | str, question: str | None) -> None:
+        record = build_record(outcome, persona_id=persona_id, question=question, context=context)
+        path = interviews_dir / f"{outcome.custom_id}.json"
+        if _keeps_earlier_answer(path, record):
+            summary.kept_earlier_answers += 1
+        else:
+            write_json(path, record)
+        if on_record is not None:
+            on_record(record)
+        summary.statuses[record["status"]] += 1
+        summary.usage = summary.usage + outcome.usage
+        summary.cost += usage_cost(context.model, outcome.usage, batch=context.mode == "batch")
+        summary.cost_realtime += usage_cost(context.model, outcome.usage, batch=False)
+        if outcome.error is not None and outcome.error.transient:
+            summary.retryable.append(outcome.custom_id)
+
+    for outcome in outcomes:
+        if index is not None and outcome.custom_id not in index:
+            # a line we never asked for: report it, never turn it into a record
+            summary.unexpected_ids.append(outcome.custom_id)
+            continue
+        if outcome.custom_id in seen:
+            summary.unexpected_ids.append(outcome.custom_id)
+            continue
+        seen.add(outcome.custom_id)
+        if index is not None:
+            persona_id, question = index[outcome.custom_id]
+        else:
+            persona_id, question = persona_id_from_custom_id(outcome.custom_id), None
+        emit(outcome, persona_id, question)
+
+    for custom_id in _missing(index, seen):
+        persona_id, question = index[custom_id]  # type: ignore[index]
+        missing = RequestOutcome(
+            custom_id=custom_id,
+            status=OutcomeStatus.ERRORED,
+            error=RequestError(
+                kind=MISSING,
+                message="the provider's results had no line for this request",
+                transient=True,
+            ),
+        )
+        emit(missing, persona_id, question)
+    return summary
+
+
+def _missing(index: dict[str, Any] | None, seen: set[str]) -> Iterator[str]:
+    if index is None:
+        return iter(())
+    return (custom_id for custom_id in index if custom_id not in seen)

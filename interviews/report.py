@@ -1,0 +1,115 @@
+"""The run report: counts, tokens and cost (estimated vs actual, batch vs real-time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from interviews.batch_types import BatchJob, OutcomeStatus
+from interviews.costs import money
+from interviews.jsonl import write_json
+from interviews.records import ConvertSummary
+
+
+@dataclass
+class RunReport:
+    """Everything a person wants to know when a run ends."""
+
+    run_id: str
+    provider: str
+    model: str
+    requests: int
+    requests_path: str
+    estimate_batch: Decimal
+    summary: ConvertSummary
+    batches: list[BatchJob] = field(default_factory=list)
+    results_paths: list[str] = field(default_factory=list)
+    interviews_dir: str = ""
+
+    @property
+    def succeeded(self) -> int:
+        """Interviews answered."""
+        return self.summary.statuses.get(OutcomeStatus.SUCCEEDED, 0)
+
+    @property
+    def ok(self) -> bool:
+        """A run with zero answers is a failure, whatever the provider called it."""
+        return self.succeeded > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON summary (money as strings with full precision, plus rounded USD)."""
+        s = self.summary
+        ratio = (s.cost / self.estimate_batch) if self.estimate_batch else None
+        return {
+            "run_id": self.run_id,
+            "provider": self.provider,
+            "model": self.model,
+            "ok": self.ok,
+            "requests": self.requests,
+            "statuses": {str(k): v for k, v in sorted(s.statuses.items())},
+            "kept_earlier_answers": s.kept_earlier_answers,
+            "unexpected_result_ids": s.unexpected_ids,
+            "usage": s.usage.as_dict(),
+            "cost_usd": {
+                "actual_batch": str(s.cost),
+                "same_usage_at_realtime_prices": str(s.cost_realtime),
+                "saved": str(s.cost_realtime - s.cost),
+                "estimate_batch": str(self.estimate_batch),
+                "actual_over_estimate": None if ratio is None else round(float(ratio), 4),
+            },
+            "batches": [
+                {
+                    "batch_id": b.batch_id,
+                    "status": str(b.status),
+                    "provider_status": b.provider_status,
+                }
+                for b in self.batches
+            ],
+            "requests_path": self.requests_path,
+            "results_paths": self.results_paths,
+            "interviews_dir": self.interviews_dir,
+        }
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs for tables: terminal, markdown and Prefect artifacts."""
+        return summary_rows(self.as_dict())
+
+    def markdown(self) -> str:
+        """A markdown report for the Prefect UI."""
+        verdict = "completed" if self.ok else "FAILED: no interview was answered"
+        lines = [f"# Batch interviews {self.run_id}: {verdict}", "", "| | |", "|---|---|"]
+        lines += [f"| {label} | {value} |" for label, value in self.rows()]
+        if self.summary.retryable:
+            lines += ["", f"{len(self.summary.retryable)} request(s) may succeed if run again."]
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: Path) -> None:
+        """Write the JSON summary."""
+        write_json(path, self.as_dict())
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) pairs of a summary dict (as written to `summary.json`)."""
+    cost = summary["cost_usd"]
+    statuses = ", ".join(f"{k} {v}" for k, v in summary["statuses"].items()) or "none"
+    answered = summary["statuses"].get(str(OutcomeStatus.SUCCEEDED), 0)
+    ratio = cost["actual_over_estimate"]
+    usage = summary["usage"]
+    return [
+        ("Run", summary["run_id"]),
+        ("Provider / model", f"{summary['provider']} / {summary['model']}"),
+        ("Interviews", f"{summary['requests']:,} requested, {answered:,} answered"),
+        ("Outcomes", statuses),
+        ("Batches", ", ".join(f"{b['batch_id']} ({b['status']})" for b in summary["batches"])),
+        ("Tokens in / out", f"{usage['input_tokens']:,} / {usage['output_tokens']:,}"),
+        ("Cost (batch prices)", money(Decimal(cost["actual_batch"]), small=True)),
+        (
+            "Same usage at real-time prices",
+            money(Decimal(cost["same_usage_at_realtime_prices"]), small=True),
+        ),
+        ("Estimate before the run", money(Decimal(cost["estimate_batch"]), small=True)),
+        ("Actual / estimate", "n/a" if ratio is None else f"{ratio:.2f}×"),
+        ("Records", summary["interviews_dir"]),
+    ]

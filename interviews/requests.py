@@ -1,0 +1,121 @@
+"""Canonical request lines: the seed guide's batch request file format.
+
+Each line is `{"custom_id", "persona_id", "persona", "health_record", "system_message",
+"first_question"}`; provider adapters turn a line into their own wire format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from interviews.errors import InputError
+from interviews.jsonl import atomic_writer, dumps_line, iter_jsonl
+from interviews.personas import PersonaRecord
+from interviews.prompts import Prompts
+
+# One id valid for every provider: Vertex labels are the strictest (lowercase, <= 63).
+CUSTOM_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,63}$")
+CANONICAL_FIELDS = (
+    "custom_id",
+    "persona_id",
+    "persona",
+    "health_record",
+    "system_message",
+    "first_question",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalRequest:
+    """One interview request in the seed's format."""
+
+    custom_id: str
+    persona_id: int | str
+    persona: dict[str, Any]
+    health_record: dict[str, Any]
+    system_message: str
+    first_question: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON line form, fields in the seed's order."""
+        return {name: getattr(self, name) for name in CANONICAL_FIELDS}
+
+
+def build_requests(
+    records: Iterable[PersonaRecord], prompts: Prompts, *, source: str
+) -> Iterator[CanonicalRequest]:
+    """Render prompts for each record and yield its canonical request.
+
+    Raises:
+        InputError: a template names a field a record lacks (names the file and line).
+    """
+    for record in records:
+        system_message, first_question = prompts.render(record, source=source)
+        yield CanonicalRequest(
+            custom_id=record.custom_id,
+            persona_id=record.persona_id,
+            persona=record.persona,
+            health_record=record.health_record,
+            system_message=system_message,
+            first_question=first_question,
+        )
+
+
+def request_file_path(requests_dir: Path, provider: str, when: datetime) -> Path:
+    """`batch_request_{provider}_{YYYYmmdd_HHMMSS}.jsonl`, made unique if the second is taken."""
+    stem = f"batch_request_{provider}_{when:%Y%m%d_%H%M%S}"
+    path = requests_dir / f"{stem}.jsonl"
+    suffix = 2
+    while path.exists():
+        path = requests_dir / f"{stem}_{suffix}.jsonl"
+        suffix += 1
+    return path
+
+
+def write_requests(path: Path, requests: Iterable[CanonicalRequest]) -> int:
+    """Stream canonical requests into a JSONL file atomically; return how many were written.
+
+    Raises:
+        InputError: from rendering; nothing is left on disk in that case.
+    """
+    count = 0
+    with atomic_writer(path) as handle:
+        for request in requests:
+            handle.write(dumps_line(request.as_dict()))
+            count += 1
+    return count
+
+
+def read_requests(path: Path) -> Iterator[CanonicalRequest]:
+    """Stream a canonical request file back, validating each line.
+
+    Raises:
+        InputError: naming the file and line for malformed JSON, missing fields or a custom id
+            that is not valid for every provider.
+    """
+    try:
+        for number, value in iter_jsonl(path):
+            if not isinstance(value, dict):
+                raise InputError("expected a JSON object", path=str(path), line=number)
+            missing = [name for name in CANONICAL_FIELDS if name not in value]
+            if missing:
+                raise InputError(
+                    f"missing field(s) {', '.join(missing)}; regenerate the file with "
+                    "`interviews prepare`",
+                    path=str(path),
+                    line=number,
+                )
+            if not CUSTOM_ID_PATTERN.match(str(value["custom_id"])):
+                raise InputError(
+                    f"custom_id {value['custom_id']!r} must match {CUSTOM_ID_PATTERN.pattern}",
+                    path=str(path),
+                    line=number,
+                )
+            yield CanonicalRequest(**{name: value[name] for name in CANONICAL_FIELDS})
+    except FileNotFoundError:
+        raise InputError("request file not found", path=str(path)) from None

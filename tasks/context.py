@@ -1,0 +1,56 @@
+"""What every task of a run needs to find its files, ledger and credentials.
+
+Tasks receive this small, serializable context (names and paths, never secrets or clients) and
+open the ledger and the provider client themselves.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from blocks.credentials import resolve_credentials
+from interviews.ledger import Ledger
+from interviews.preparation import DataDirs
+from interviews.providers import BatchAdapter
+from interviews.settings import get_settings
+
+
+class RunContext(BaseModel):
+    """Where a run's state lives and which credentials it uses."""
+
+    provider: str
+    data_dir: str
+    ledger_url: str | None = None
+    credentials_block: str | None = None
+
+    @property
+    def dirs(self) -> DataDirs:
+        """The data directory layout."""
+        return DataDirs(Path(self.data_dir))
+
+    def ledger(self) -> Ledger:
+        """The run ledger (one engine per URL per process)."""
+        return _ledger(self.data_dir, self.ledger_url)
+
+    def adapter(self) -> BatchAdapter:
+        """A provider adapter built from the block or the provider's env var."""
+        return resolve_credentials(self.provider, self.credentials_block).get_adapter()
+
+
+@cache
+def _ledger(data_dir: str, url: str | None) -> Ledger:
+    return Ledger.open(Path(data_dir), url)
+
+
+def make_context(provider: str, data_dir: str | None, credentials_block: str | None) -> RunContext:
+    """Build the context from flow parameters and settings."""
+    settings = get_settings()
+    return RunContext(
+        provider=provider,
+        data_dir=str(Path(data_dir) if data_dir else settings.data_dir),
+        ledger_url=settings.ledger_url,
+        credentials_block=credentials_block,
+    )

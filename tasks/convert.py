@@ -1,0 +1,48 @@
+"""Task: turn one chunk's raw results into interview records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from interviews.batch_types import BatchJob
+from interviews.catalog import get_model
+from interviews.pipeline import convert_chunk
+from interviews.records import ConvertSummary
+from tasks.context import RunContext
+
+
+@task(cache_policy=NO_CACHE)
+def convert_results(
+    chunk_id: int, results_path: Path, job: BatchJob, model: str, context: RunContext
+) -> ConvertSummary:
+    """Write `interviews/{custom_id}.json` for every request of the chunk.
+
+    Every request gets a record (answered, errored, canceled, expired or missing); results are
+    joined on `custom_id`, never on position.
+
+    Args:
+        chunk_id: the chunk's ledger id.
+        results_path: the raw results file.
+        job: the ended batch.
+        model: the catalog model id.
+        context: ledger and files.
+
+    Returns:
+        Tallies, tokens and cost of the chunk.
+    """
+    ledger = context.ledger()
+    summary = convert_chunk(
+        ledger.get_chunk(chunk_id),
+        results_path,
+        job,
+        model=get_model(job.provider, model),
+        ledger=ledger,
+        dirs=context.dirs,
+    )
+    get_run_logger().info(
+        "Batch %s: %s", job.batch_id, ", ".join(f"{k} {v}" for k, v in summary.statuses.items())
+    )
+    return summary

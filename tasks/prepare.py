@@ -1,0 +1,39 @@
+"""Task: validate input and write the run's request files (or resume them from the ledger)."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from interviews.pipeline import RunPlan, prepare_run
+from interviews.spec import BatchRunParameters
+from tasks.context import RunContext
+
+
+@task(cache_policy=NO_CACHE)
+def prepare_batch(params: BatchRunParameters, context: RunContext) -> RunPlan:
+    """Validate personas and templates, write the canonical file and provider chunks.
+
+    Args:
+        params: what the run asks for.
+        context: where files and the ledger live.
+
+    Returns:
+        The run plan; on a re-run of a known run id, the plan stored in the ledger.
+
+    Raises:
+        InputError, CatalogError: bad input or model, before anything is sent.
+    """
+    plan = prepare_run(params, ledger=context.ledger(), dirs=context.dirs)
+    logger = get_run_logger()
+    verb = "Resuming" if plan.resumed else "Prepared"
+    requests = sum(chunk.request_count for chunk in plan.chunks)
+    logger.info(
+        "%s run %s: %d requests in %d chunk(s); canonical file %s",
+        verb,
+        plan.run_id,
+        requests,
+        len(plan.chunks),
+        plan.requests_path,
+    )
+    return plan
