@@ -27,6 +27,10 @@ SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
 LineFaultLookup = Callable[[str], LineFault | None]
 
 
+def _zero_counts() -> dict[str, int]:
+    return {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+
+
 class BatchRequestError(ValueError):
     """The create body breaks a rule the real API checks synchronously (→ HTTP 400)."""
 
@@ -50,6 +54,8 @@ class Batch:
     ended_at: float | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
     """Result lines in download order; filled once, when the batch ends."""
+    final_counts: dict[str, int] = field(default_factory=_zero_counts)
+    """`request_counts` once ended (kept, as every poll of a finished batch reads them)."""
 
     @property
     def expires_at(self) -> float:
@@ -76,10 +82,12 @@ class Batch:
             return
         if self.cancel_initiated_at is not None:
             self._finish(now, self.cancel_initiated_at, "canceled", line_fault)
-        elif now >= self.expires_at and self.done_times[-1] > self.expires_at:
-            self._finish(self.expires_at, self.expires_at, "expired", line_fault)
-        elif now >= self.done_times[-1]:
-            self._finish(self.done_times[-1], self.done_times[-1], "expired", line_fault)
+            return
+        # The batch ends when its last request is done, or at the 24 h deadline, when whatever
+        # is still unfinished expires.
+        end = min(self.done_times[-1], self.expires_at)
+        if now >= end:
+            self._finish(end, end, "expired", line_fault)
 
     def cancel(self, now: float) -> None:
         """Start canceling; requests finished by now keep their results."""
@@ -100,20 +108,19 @@ class Batch:
                 result = {"type": unfinished}
             results.append({"custom_id": custom_id, "result": result})
         self.results = stable_shuffle(results, self.id, "results")
+        for line in results:
+            self.final_counts[line["result"]["type"]] += 1
         self.ended_at = ended_at
         # The inputs are no longer needed once every outcome is fixed.
         self.params = []
 
     def request_counts(self, now: float) -> dict[str, int]:
         """Counts as the real API reports them: only `processing` moves before the end."""
-        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
-        if self.ended_at is None:
-            until = min(now, self.cancel_initiated_at or now)
-            counts["processing"] = len(self.custom_ids) - bisect_right(self.done_times, until)
-            return counts
-        for line in self.results:
-            counts[line["result"]["type"]] += 1
-        return counts
+        if self.ended_at is not None:
+            return dict(self.final_counts)
+        until = min(now, self.cancel_initiated_at or now)
+        processing = len(self.custom_ids) - bisect_right(self.done_times, until)
+        return {**_zero_counts(), "processing": processing}
 
     def to_json(self, now: float, prefix_url: str) -> dict[str, Any]:
         """The `MessageBatch` object; `results_url` is absolute, built from `prefix_url`."""

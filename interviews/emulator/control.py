@@ -57,8 +57,11 @@ class EmulatorControl:
         Pass the fault JSON as one dict, or its parts as keywords.
         """
         if faults is None:
-            faults = {"http": http or [], "lines": lines or {}}
-            faults["truncate_results"] = truncate_results
+            faults = {
+                "http": http or [],
+                "lines": lines or {},
+                "truncate_results": truncate_results,
+            }
         self._call("POST", "/faults", faults)
 
     def clear_faults(self) -> None:

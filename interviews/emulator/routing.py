@@ -119,7 +119,8 @@ def provider_app(
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
-        return render_error(EmulatedError(status, f"{request.method} {route_path(request)}"))
+        message = f"No route for {request.method} {route_path(request)}."
+        return render_error(EmulatedError(status, message))
 
     return Starlette(
         routes=[

@@ -1,8 +1,13 @@
 """Persona-flavoured answers: parsing, determinism and shape."""
 
 import re
+from pathlib import Path
+
+import orjson
 
 from interviews.emulator.answers import approx_tokens, compose_answer, parse_persona
+from interviews.personas import PersonaRecord
+from interviews.prompts import Prompts
 from tests.emulator.builders import system_prompt
 
 
@@ -43,3 +48,22 @@ def test_answers_are_deterministic_and_vary_by_request() -> None:
 
 def test_token_estimate_rounds_up() -> None:
     assert [approx_tokens("x" * n) for n in (0, 1, 4, 5)] == [0, 1, 1, 2]
+
+
+def test_the_projects_own_template_is_understood() -> None:
+    """Guards against drift between `interviews/templates/system_message.j2` and the parser."""
+    root = Path(__file__).resolve().parents[2]
+    first = orjson.loads((root / "data/sample/matched_personas.jsonl").read_bytes().splitlines()[0])
+    record = PersonaRecord(
+        persona_id=0,
+        persona=first["persona"],
+        health_record=first["health_record"],
+        index=0,
+        line=1,
+    )
+    system, question = Prompts.load().render(record, source="sample")
+    persona = parse_persona(system)
+    assert persona.name == first["persona"]["name"]
+    assert persona.age == str(first["persona"]["age"])
+    assert persona.conditions and persona.medications
+    assert persona.name in compose_answer(system, question, "interview_0")

@@ -1,0 +1,86 @@
+"""Shared fixtures: hermetic environment, the emulator, and a fresh data directory.
+
+Prefect is configured here, before anything imports it: a temporary PREFECT_HOME and no
+analytics. The Prefect test harness itself is started only by tests under `tests/flows/`
+(its own conftest), so pure-logic tests never pay its ~13 s.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="interviews-prefect-"))
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+from interviews.emulator import EmulatorControl, EmulatorServer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample" / "matched_personas.jsonl"
+
+_HERMETIC_ENV = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_PROFILE",
+    "ANTHROPIC_CONFIG_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "INTERVIEWS_DATA_DIR",
+    "INTERVIEWS_LEDGER_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real keys, endpoints or proxies reach a test; polls never sleep for long."""
+    for name in _HERMETIC_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("INTERVIEWS_POLL_INITIAL_SECONDS", "0.01")
+    monkeypatch.setenv("INTERVIEWS_POLL_MAX_SECONDS", "0.05")
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    """The emulator on a free loopback port for the whole session."""
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def control(emulator: EmulatorServer) -> Iterator[EmulatorControl]:
+    """Client of the emulator's control routes."""
+    with EmulatorControl(emulator.url) as client:
+        yield client
+
+
+@pytest.fixture
+def emu(emulator: EmulatorServer, control: EmulatorControl) -> EmulatorServer:
+    """The emulator, reset: no batches, no faults, instant processing unless configured."""
+    control.reset()
+    control.configure(processing_seconds=0.0)
+    return emulator
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An empty data directory for one test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+def write_jsonl(path: Path, lines: list[str]) -> Path:
+    """Write raw text lines (may be malformed on purpose) as a file."""
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
