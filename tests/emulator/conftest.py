@@ -1,4 +1,8 @@
-"""Fixtures: one emulator per session, reset before every test, and a strict Anthropic client."""
+"""Emulator tests: reset before every test, and a strict Anthropic client.
+
+The session emulator, its control client and the hermetic environment come from
+`tests/conftest.py`.
+"""
 
 from collections.abc import Iterator
 
@@ -7,40 +11,10 @@ import pytest
 
 from interviews.emulator import EmulatorControl, EmulatorServer
 
-_HERMETIC_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_PROFILE",
-    "ANTHROPIC_CONFIG_DIR",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[EmulatorServer]:
-    """The emulator on a free loopback port for the whole session."""
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def control(emulator: EmulatorServer) -> Iterator[EmulatorControl]:
-    """Client for the emulator's control routes."""
-    with EmulatorControl(emulator.url) as client:
-        yield client
-
 
 @pytest.fixture(autouse=True)
-def _clean(control: EmulatorControl, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts from an empty emulator and an environment without keys or proxies."""
-    for name in _HERMETIC_ENV:
-        monkeypatch.delenv(name, raising=False)
+def _reset(control: EmulatorControl) -> None:
+    """Every test starts from an empty emulator with default settings."""
     control.reset()
 
 

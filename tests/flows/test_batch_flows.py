@@ -1,0 +1,95 @@
+"""The Prefect flows end to end against the emulator, including a SIGKILL mid-wait."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from blocks.credentials import AnthropicCredentials
+from flows.batch_flows import batch_interviews
+from interviews.errors import RunFailedError
+from interviews.ledger import Ledger
+from interviews.spec import BatchRunParameters
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture
+def block(emu) -> str:
+    AnthropicCredentials(api_key="test-key", base_url=emu.anthropic_base_url).save(
+        "emulator-test", overwrite=True
+    )
+    return "emulator-test"
+
+
+def test_batch_interviews_flow_writes_records_and_report(block, data_dir: Path, control) -> None:
+    control.set_faults(lines={"interview_4": {"type": "errored", "error_type": "api_error"}})
+    summary = batch_interviews(BatchRunParameters(
+        personas=str(SAMPLE), count=6, run_id="flow1", credentials_block=block,
+        data_dir=str(data_dir),
+    ))
+    assert summary["ok"] and summary["statuses"] == {"errored": 1, "succeeded": 5}
+    assert summary["batches"][0]["status"] == "partially_succeeded"
+    assert float(summary["cost_usd"]["actual_batch"]) > 0
+    assert len(list((data_dir / "interviews").glob("interview_*.json"))) == 6
+    on_disk = orjson.loads((data_dir / "runs" / "flow1" / "summary.json").read_bytes())
+    assert on_disk["run_id"] == "flow1"
+    [raw] = (data_dir / "batch_results").glob("batch_output_anthropic_*.jsonl")
+    assert len(raw.read_bytes().splitlines()) == 6
+
+
+def test_zero_answers_is_a_failed_run(block, data_dir: Path, control) -> None:
+    control.set_faults(lines={
+        f"interview_{i}": {"type": "errored", "error_type": "invalid_request_error"}
+        for i in range(2)
+    })
+    with pytest.raises(RunFailedError, match="no interview answered"):
+        batch_interviews(BatchRunParameters(
+            personas=str(SAMPLE), count=2, run_id="flow2", credentials_block=block,
+            data_dir=str(data_dir),
+        ))
+
+
+def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
+    emu, control, data_dir: Path, prefect_api: str
+) -> None:
+    control.configure(processing_seconds=3600)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api,
+        "ANTHROPIC_API_KEY": "test-key",
+        "ANTHROPIC_BASE_URL": emu.anthropic_base_url,
+        "INTERVIEWS_POLL_INITIAL_SECONDS": "0.2",
+        "INTERVIEWS_POLL_MAX_SECONDS": "0.5",
+    }
+    command = [sys.executable, "-m", "interviews", "run", "--provider", "anthropic",
+               "--personas", str(SAMPLE), "--count", "4", "--batch", "--run-id", "killed",
+               "--data-dir", str(data_dir)]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ledger = Ledger.open(data_dir)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        chunks = ledger.chunks("killed") if ledger.get_run("killed") else []
+        batch = ledger.get_batch(chunks[0].id) if chunks else None
+        if batch is not None and batch.batch_id and batch.provider_status == "in_progress":
+            break  # submitted and recorded: the flow is now in the wait loop
+        time.sleep(0.2)
+    assert first.poll() is None, first.stdout.read().decode()
+    time.sleep(1.0)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert control.stats()["anthropic"]["batches_created"] == 1
+
+    control.advance(3601)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Resuming run killed" in second.stdout.replace("\n", "")
+    assert control.stats()["anthropic"]["batches_created"] == 1
+    records = sorted(p.name for p in (data_dir / "interviews").iterdir())
+    assert records == [f"interview_{i}.json" for i in range(4)]
