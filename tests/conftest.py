@@ -19,7 +19,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
-from interviews.emulator import EmulatorControl, EmulatorServer  # noqa: E402
+from interviews.emulator import EmulatorControl, EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "matched_personas.jsonl"

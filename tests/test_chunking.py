@@ -13,9 +13,7 @@ from interviews.requests import CanonicalRequest
 
 
 def requests(n: int, text: str = "q") -> list[CanonicalRequest]:
-    return [
-        CanonicalRequest(f"interview_{i}", i, {}, {}, "system", text) for i in range(n)
-    ]
+    return [CanonicalRequest(f"interview_{i}", i, {}, {}, "system", text) for i in range(n)]
 
 
 def line(request: CanonicalRequest) -> dict:
@@ -23,8 +21,14 @@ def line(request: CanonicalRequest) -> dict:
 
 
 def test_split_by_count(tmp_path: Path) -> None:
-    chunks = write_chunks(requests(25), build_line=line, directory=tmp_path, stem="c",
-                          max_requests=10, max_bytes=10**9)
+    chunks = write_chunks(
+        requests(25),
+        build_line=line,
+        directory=tmp_path,
+        stem="c",
+        max_requests=10,
+        max_bytes=10**9,
+    )
     assert [c.request_count for c in chunks] == [10, 10, 5]
     ids = [orjson.loads(x)["custom_id"] for c in chunks for x in c.path.read_bytes().splitlines()]
     assert ids == [f"interview_{i}" for i in range(25)]
@@ -34,8 +38,14 @@ def test_split_by_count(tmp_path: Path) -> None:
 
 def test_split_by_bytes(tmp_path: Path) -> None:
     text = "x" * 1000
-    chunks = write_chunks(requests(10, text), build_line=line, directory=tmp_path, stem="c",
-                          max_requests=100, max_bytes=1024 + 3 * 1050)
+    chunks = write_chunks(
+        requests(10, text),
+        build_line=line,
+        directory=tmp_path,
+        stem="c",
+        max_requests=100,
+        max_bytes=1024 + 3 * 1050,
+    )
     assert all(c.byte_count <= 3 * 1050 for c in chunks)
     assert sum(c.request_count for c in chunks) == 10 and len(chunks) == 4
     for chunk in chunks:
@@ -45,6 +55,7 @@ def test_split_by_bytes(tmp_path: Path) -> None:
 def test_oversized_request_is_refused_and_nothing_stays(tmp_path: Path) -> None:
     items = requests(5) + requests(1, "y" * 5000)
     with pytest.raises(InputError, match="more than one batch may hold"):
-        write_chunks(items, build_line=line, directory=tmp_path, stem="c",
-                     max_requests=2, max_bytes=2048)
+        write_chunks(
+            items, build_line=line, directory=tmp_path, stem="c", max_requests=2, max_bytes=2048
+        )
     assert list(tmp_path.iterdir()) == []

@@ -21,28 +21,61 @@ GOOD = json.dumps({"persona": {"name": "A"}, "health_record": {"conditions": []}
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
     return subprocess.run(
         [sys.executable, "-m", "interviews", *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=120,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
     )
 
 
 def test_estimate_matches_the_seed_table() -> None:
-    result = cli("estimate", "--provider", "anthropic", "--model", "claude-sonnet-4-5-20250929",
-                 "--count", "10000", "--input-tokens", "3000", "--output-tokens", "2000")
+    result = cli(
+        "estimate",
+        "--provider",
+        "anthropic",
+        "--model",
+        "claude-sonnet-4-5-20250929",
+        "--count",
+        "10000",
+        "--input-tokens",
+        "3000",
+        "--output-tokens",
+        "2000",
+    )
     assert result.returncode == 0, result.stderr
     assert "$390.00 real-time, $195.00 batch" in result.stdout
 
 
 def test_prepare_writes_seed_file_and_sdk_valid_lines(data_dir: Path) -> None:
-    result = cli("prepare", "--provider", "anthropic", "--personas", str(SAMPLE), "--count", "5",
-                 "--data-dir", str(data_dir))
+    result = cli(
+        "prepare",
+        "--provider",
+        "anthropic",
+        "--personas",
+        str(SAMPLE),
+        "--count",
+        "5",
+        "--data-dir",
+        str(data_dir),
+    )
     assert result.returncode == 0, result.stderr
-    canonical = [p for p in (data_dir / "batch_requests").glob("batch_request_anthropic_*.jsonl")
-                 if "_ready" not in p.name]
+    canonical = [
+        p
+        for p in (data_dir / "batch_requests").glob("batch_request_anthropic_*.jsonl")
+        if "_ready" not in p.name
+    ]
     assert len(canonical) == 1
     lines = [orjson.loads(x) for x in canonical[0].read_bytes().splitlines()]
     assert [line["custom_id"] for line in lines] == [f"interview_{i}" for i in range(5)]
-    assert list(lines[0]) == ["custom_id", "persona_id", "persona", "health_record",
-                              "system_message", "first_question"]
+    assert list(lines[0]) == [
+        "custom_id",
+        "persona_id",
+        "persona",
+        "health_record",
+        "system_message",
+        "first_question",
+    ]
     [ready] = (data_dir / "batch_requests").glob("*_ready_c000.jsonl")
     adapter = pydantic.TypeAdapter(Request)
     for raw in ready.read_bytes().splitlines():
@@ -54,12 +87,25 @@ def bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
     missing.write_text("You are {{ persona.nickname }}")
     return [
         (["--personas", str(write_jsonl(tmp_path / "a.jsonl", [GOOD, "{bad"]))], "a.jsonl:2:"),
-        (["--personas", str(write_jsonl(tmp_path / "b.jsonl", ['{"persona": {}}']))],
-         "b.jsonl:1: record has no 'health_record'"),
-        (["--personas", str(write_jsonl(tmp_path / "c.jsonl", [
-            '{"persona_id": 1, "persona": {}, "health_record": {}}',
-            '{"persona_id": 1, "persona": {}, "health_record": {}}']))],
-         "c.jsonl:2: duplicate persona_id 1"),
+        (
+            ["--personas", str(write_jsonl(tmp_path / "b.jsonl", ['{"persona": {}}']))],
+            "b.jsonl:1: record has no 'health_record'",
+        ),
+        (
+            [
+                "--personas",
+                str(
+                    write_jsonl(
+                        tmp_path / "c.jsonl",
+                        [
+                            '{"persona_id": 1, "persona": {}, "health_record": {}}',
+                            '{"persona_id": 1, "persona": {}, "health_record": {}}',
+                        ],
+                    )
+                ),
+            ],
+            "c.jsonl:2: duplicate persona_id 1",
+        ),
         (["--personas", str(write_jsonl(tmp_path / "d.jsonl", []))], "d.jsonl: no records"),
         (["--personas", str(SAMPLE), "--system-template", str(missing)], "nickname"),
         (["--personas", str(SAMPLE), "--model", "claude-nope"], "unknown anthropic model"),
@@ -69,8 +115,16 @@ def bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
 def test_bad_inputs_fail_clearly_and_create_no_batch(tmp_path: Path, emu, control) -> None:
     env = {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": emu.anthropic_base_url}
     for args, expected in bad_inputs(tmp_path):
-        result = cli("run", "--provider", "anthropic", "--batch", "--data-dir",
-                     str(tmp_path / "data"), *args, env=env)
+        result = cli(
+            "run",
+            "--provider",
+            "anthropic",
+            "--batch",
+            "--data-dir",
+            str(tmp_path / "data"),
+            *args,
+            env=env,
+        )
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert expected in result.stderr.replace("\n", ""), result.stderr
         assert "Traceback" not in result.stderr + result.stdout
@@ -81,15 +135,33 @@ def test_bad_inputs_fail_clearly_and_create_no_batch(tmp_path: Path, emu, contro
 
 
 def test_convert_results_downloaded_by_hand(tmp_path: Path, data_dir: Path) -> None:
-    results = write_jsonl(tmp_path / "batch_output_anthropic.jsonl", [
-        json.dumps({"custom_id": "interview_7", "result": {"type": "succeeded", "message": {
-            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
-            "content": [{"type": "text", "text": "Well, my knee."}], "stop_reason": "end_turn",
-            "stop_sequence": None, "usage": {"input_tokens": 100, "output_tokens": 10}}}}),
-        json.dumps({"custom_id": "interview_8", "result": {"type": "expired"}}),
-    ])
-    result = cli("convert", "--provider", "anthropic", "--results", str(results),
-                 "--data-dir", str(data_dir))
+    results = write_jsonl(
+        tmp_path / "batch_output_anthropic.jsonl",
+        [
+            json.dumps(
+                {
+                    "custom_id": "interview_7",
+                    "result": {
+                        "type": "succeeded",
+                        "message": {
+                            "id": "msg_1",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": "claude-sonnet-5-5",
+                            "content": [{"type": "text", "text": "Well, my knee."}],
+                            "stop_reason": "end_turn",
+                            "stop_sequence": None,
+                            "usage": {"input_tokens": 100, "output_tokens": 10},
+                        },
+                    },
+                }
+            ),
+            json.dumps({"custom_id": "interview_8", "result": {"type": "expired"}}),
+        ],
+    )
+    result = cli(
+        "convert", "--provider", "anthropic", "--results", str(results), "--data-dir", str(data_dir)
+    )
     assert result.returncode == 0, result.stderr
     record = json.loads((data_dir / "interviews" / "interview_7.json").read_text())
     assert record["persona_id"] == 7 and record["model"] == "claude-sonnet-5-5"

@@ -36,8 +36,10 @@ def test_json_array_and_default_ids(tmp_path: Path) -> None:
         ([GOOD, '{"persona": "B", "health_record": {}}'], 2, "'persona' must be a JSON object"),
         ([GOOD, "[1, 2]"], 2, "expected a JSON object"),
         (
-            ['{"persona_id": 3, "persona": {}, "health_record": {}}',
-             '{"persona_id": 3, "persona": {}, "health_record": {}}'],
+            [
+                '{"persona_id": 3, "persona": {}, "health_record": {}}',
+                '{"persona_id": 3, "persona": {}, "health_record": {}}',
+            ],
             2,
             "duplicate persona_id 3 (first seen at line 1)",
         ),
@@ -59,8 +61,10 @@ def test_bad_records_name_file_and_line(
 def test_int_and_string_ids_that_collide_are_duplicates(tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "p.jsonl",
-        ['{"persona_id": 7, "persona": {}, "health_record": {}}',
-         '{"persona_id": "7", "persona": {}, "health_record": {}}'],
+        [
+            '{"persona_id": 7, "persona": {}, "health_record": {}}',
+            '{"persona_id": "7", "persona": {}, "health_record": {}}',
+        ],
     )
     with pytest.raises(InputError, match="duplicate"):
         list(iter_personas(path))

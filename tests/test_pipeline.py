@@ -38,21 +38,26 @@ def run_all(plan, adapter, ledger, dirs):
     summaries = []
     for chunk in plan.chunks:
         job = submit_chunk(chunk, adapter=adapter, ledger=ledger)
-        job = wait_chunk(job, adapter=adapter, ledger=ledger, backoff=Backoff(0, 0, 1),
-                         sleep=lambda s: None)
-        path = download_chunk(ledger.get_chunk(chunk.id), job, adapter=adapter, ledger=ledger,
-                              dirs=dirs)
-        summaries.append(convert_chunk(chunk, path, job, model=plan.model, ledger=ledger,
-                                       dirs=dirs))
+        job = wait_chunk(
+            job, adapter=adapter, ledger=ledger, backoff=Backoff(0, 0, 1), sleep=lambda s: None
+        )
+        path = download_chunk(
+            ledger.get_chunk(chunk.id), job, adapter=adapter, ledger=ledger, dirs=dirs
+        )
+        summaries.append(
+            convert_chunk(chunk, path, job, model=plan.model, ledger=ledger, dirs=dirs)
+        )
     return summaries
 
 
 def test_every_request_gets_a_record_nothing_invented(setup, control) -> None:
     adapter, ledger, dirs = setup
-    control.set_faults(lines={
-        "interview_2": {"type": "errored", "error_type": "overloaded_error", "message": "busy"},
-        "interview_5": {"type": "expired"},
-    })
+    control.set_faults(
+        lines={
+            "interview_2": {"type": "errored", "error_type": "overloaded_error", "message": "busy"},
+            "interview_5": {"type": "expired"},
+        }
+    )
     plan = prepare_run(params(count=8), ledger=ledger, dirs=dirs)
     [summary] = run_all(plan, adapter, ledger, dirs)
     assert summary.statuses == {"succeeded": 6, "errored": 1, "expired": 1}
@@ -83,7 +88,7 @@ def test_rerun_same_run_id_never_creates_a_second_batch(setup, control) -> None:
 
 
 def test_rerun_with_other_settings_is_refused(setup) -> None:
-    adapter, ledger, dirs = setup
+    _adapter, ledger, dirs = setup
     prepare_run(params(count=3), ledger=ledger, dirs=dirs)
     with pytest.raises(LedgerError, match="count changed"):
         prepare_run(params(count=4), ledger=ledger, dirs=dirs)

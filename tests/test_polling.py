@@ -50,8 +50,11 @@ def test_server_hint_lengthens_the_wait() -> None:
     fake = FakeTime()
     states = [job(BatchStatus.RUNNING, poll_after=90), job(BatchStatus.EXPIRED)]
     result = wait_for_batch(
-        lambda: states.pop(0), deadline=fake.now + 1000, backoff=Backoff(5, 60, 2),
-        sleep=fake.sleep, clock=fake.clock,
+        lambda: states.pop(0),
+        deadline=fake.now + 1000,
+        backoff=Backoff(5, 60, 2),
+        sleep=fake.sleep,
+        clock=fake.clock,
     )
     assert result.status is BatchStatus.EXPIRED
     assert fake.sleeps == [90]
@@ -61,8 +64,11 @@ def test_deadline_stops_the_wait_without_oversleeping() -> None:
     fake = FakeTime()
     with pytest.raises(BatchWaitTimeoutError, match="still running"):
         wait_for_batch(
-            lambda: job(BatchStatus.RUNNING), deadline=fake.now + 100, backoff=Backoff(30, 60, 2),
-            sleep=fake.sleep, clock=fake.clock,
+            lambda: job(BatchStatus.RUNNING),
+            deadline=fake.now + 100,
+            backoff=Backoff(30, 60, 2),
+            sleep=fake.sleep,
+            clock=fake.clock,
         )
     assert sum(fake.sleeps) == 100
 
@@ -70,12 +76,14 @@ def test_deadline_stops_the_wait_without_oversleeping() -> None:
 def test_transient_poll_errors_keep_waiting() -> None:
     fake = FakeTime()
     seen: list[Exception] = []
-    calls = iter([
-        TransientProviderError("503", provider="anthropic", status_code=503),
-        job(BatchStatus.RUNNING),
-        TransientProviderError("429", provider="anthropic", status_code=429),
-        job(BatchStatus.PARTIALLY_SUCCEEDED),
-    ])
+    calls = iter(
+        [
+            TransientProviderError("503", provider="anthropic", status_code=503),
+            job(BatchStatus.RUNNING),
+            TransientProviderError("429", provider="anthropic", status_code=429),
+            job(BatchStatus.PARTIALLY_SUCCEEDED),
+        ]
+    )
 
     def retrieve() -> BatchJob:
         item = next(calls)
@@ -85,8 +93,13 @@ def test_transient_poll_errors_keep_waiting() -> None:
 
     polled: list[BatchJob] = []
     result = wait_for_batch(
-        retrieve, deadline=fake.now + 1000, backoff=Backoff(1, 1, 1), sleep=fake.sleep,
-        clock=fake.clock, on_poll=polled.append, on_transient_error=seen.append,
+        retrieve,
+        deadline=fake.now + 1000,
+        backoff=Backoff(1, 1, 1),
+        sleep=fake.sleep,
+        clock=fake.clock,
+        on_poll=polled.append,
+        on_transient_error=seen.append,
     )
     assert result.status is BatchStatus.PARTIALLY_SUCCEEDED
     assert len(seen) == 2 and len(polled) == 2

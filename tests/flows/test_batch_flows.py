@@ -30,10 +30,15 @@ def block(emu) -> str:
 
 def test_batch_interviews_flow_writes_records_and_report(block, data_dir: Path, control) -> None:
     control.set_faults(lines={"interview_4": {"type": "errored", "error_type": "api_error"}})
-    summary = batch_interviews(BatchRunParameters(
-        personas=str(SAMPLE), count=6, run_id="flow1", credentials_block=block,
-        data_dir=str(data_dir),
-    ))
+    summary = batch_interviews(
+        BatchRunParameters(
+            personas=str(SAMPLE),
+            count=6,
+            run_id="flow1",
+            credentials_block=block,
+            data_dir=str(data_dir),
+        )
+    )
     assert summary["ok"] and summary["statuses"] == {"errored": 1, "succeeded": 5}
     assert summary["batches"][0]["status"] == "partially_succeeded"
     assert float(summary["cost_usd"]["actual_batch"]) > 0
@@ -45,15 +50,22 @@ def test_batch_interviews_flow_writes_records_and_report(block, data_dir: Path, 
 
 
 def test_zero_answers_is_a_failed_run(block, data_dir: Path, control) -> None:
-    control.set_faults(lines={
-        f"interview_{i}": {"type": "errored", "error_type": "invalid_request_error"}
-        for i in range(2)
-    })
+    control.set_faults(
+        lines={
+            f"interview_{i}": {"type": "errored", "error_type": "invalid_request_error"}
+            for i in range(2)
+        }
+    )
     with pytest.raises(RunFailedError, match="no interview answered"):
-        batch_interviews(BatchRunParameters(
-            personas=str(SAMPLE), count=2, run_id="flow2", credentials_block=block,
-            data_dir=str(data_dir),
-        ))
+        batch_interviews(
+            BatchRunParameters(
+                personas=str(SAMPLE),
+                count=2,
+                run_id="flow2",
+                credentials_block=block,
+                data_dir=str(data_dir),
+            )
+        )
 
 
 def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
@@ -68,9 +80,23 @@ def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
         "INTERVIEWS_POLL_INITIAL_SECONDS": "0.2",
         "INTERVIEWS_POLL_MAX_SECONDS": "0.5",
     }
-    command = [sys.executable, "-m", "interviews", "run", "--provider", "anthropic",
-               "--personas", str(SAMPLE), "--count", "4", "--batch", "--run-id", "killed",
-               "--data-dir", str(data_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "interviews",
+        "run",
+        "--provider",
+        "anthropic",
+        "--personas",
+        str(SAMPLE),
+        "--count",
+        "4",
+        "--batch",
+        "--run-id",
+        "killed",
+        "--data-dir",
+        str(data_dir),
+    ]
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ledger = Ledger.open(data_dir)
     deadline = time.monotonic() + 120

@@ -74,11 +74,17 @@ def test_full_cycle_out_of_order(emu, control, tmp_path: Path) -> None:
 
 
 def test_errored_and_expired_lines_are_kept_as_such(emu, control, tmp_path: Path) -> None:
-    control.set_faults(lines={
-        "interview_1": {"type": "errored", "error_type": "overloaded_error", "message": "busy"},
-        "interview_2": {"type": "errored", "error_type": "invalid_request_error", "message": "no"},
-        "interview_3": {"type": "expired"},
-    })
+    control.set_faults(
+        lines={
+            "interview_1": {"type": "errored", "error_type": "overloaded_error", "message": "busy"},
+            "interview_2": {
+                "type": "errored",
+                "error_type": "invalid_request_error",
+                "message": "no",
+            },
+            "interview_3": {"type": "expired"},
+        }
+    )
     adapter = make_adapter(emu)
     job = adapter.retrieve(adapter.create(lines_file(tmp_path, 5), tag=tag(5)).batch_id)
     assert job.status is BatchStatus.PARTIALLY_SUCCEEDED
@@ -104,10 +110,24 @@ def test_cancel_keeps_finished_answers(emu, control, tmp_path: Path) -> None:
 
 
 def test_429_and_500_survived_by_sdk_retries(emu, control, tmp_path: Path) -> None:
-    control.set_faults(http=[
-        {"provider": "anthropic", "method": "POST", "path": "/batches$", "status": 429, "count": 1},
-        {"provider": "anthropic", "method": "GET", "path": "/batches/", "status": 500, "count": 1},
-    ])
+    control.set_faults(
+        http=[
+            {
+                "provider": "anthropic",
+                "method": "POST",
+                "path": "/batches$",
+                "status": 429,
+                "count": 1,
+            },
+            {
+                "provider": "anthropic",
+                "method": "GET",
+                "path": "/batches/",
+                "status": 500,
+                "count": 1,
+            },
+        ]
+    )
     adapter = make_adapter(emu, max_retries=2)
     job = adapter.retrieve(adapter.create(lines_file(tmp_path, 2), tag=tag(2)).batch_id)
     assert job.status is BatchStatus.SUCCEEDED
