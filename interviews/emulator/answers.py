@@ -17,7 +17,6 @@ from interviews.emulator.ids import seeded_rng
 _FIELD_LINE = re.compile(r"^\s*(?:[-*•]\s*)?([A-Z][A-Za-z]*(?: [A-Za-z]+){0,3})\s*:\s*(.+?)\s*$")
 _YOU_ARE = re.compile(r"\b(?i:you are) ([A-Z][a-z]+(?: [A-Z][a-z]+)?)")
 _YEARS_OLD = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b")
-_PARENTHESES = re.compile(r"\s*\([^)]*\)")
 _NONE_VALUES = {"", "none", "none known", "n/a", "na", "no", "nil", "unknown", "nkda"}
 
 _KEYS = {
@@ -83,7 +82,8 @@ def _items(value: str | None) -> list[str]:
     """`A (details); B (details)` → `["A", "B"]`, dropping "None" and the like."""
     items = []
     for part in re.split(r";|\|", value or ""):
-        item = _clean(_PARENTHESES.sub("", part))
+        # the name is everything before the first "(": details may nest parentheses
+        item = _clean(part.split("(", 1)[0])
         if item:
             items.append(item)
     return items
