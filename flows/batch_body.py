@@ -32,7 +32,7 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     summary = ConvertSummary()
     ended, results = [], []
     for chunk, job in submitted:
-        job = wait_for_batch(job, context)
+        job = wait_for_batch(job, chunk.request_count, context)
         path = download_results(chunk.id, job, context)
         summary.add(convert_results(chunk.id, path, job, plan.model.id, context))
         ended.append(job)

@@ -23,15 +23,21 @@ def dumps_line(value: Any) -> bytes:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
-    """Open `path` for binary writing; it appears under its name only if the block succeeds."""
+def atomic_writer(path: Path, *, durable: bool = False) -> Iterator[IO[bytes]]:
+    """Open `path` for binary writing; it appears under its name only if the block succeeds.
+
+    `durable` also fsyncs before the rename, for files that must survive a power cut (raw
+    results); per-interview records skip it, since an fsync each would dominate large runs and
+    a killed process loses nothing that has been renamed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
         with partial.open("wb") as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)

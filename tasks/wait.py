@@ -17,7 +17,7 @@ from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
-def wait_for_batch(job: BatchJob, context: RunContext) -> BatchJob:
+def wait_for_batch(job: BatchJob, request_count: int, context: RunContext) -> BatchJob:
     """Poll the batch with capped backoff until it ends; show progress in the Prefect UI.
 
     Transient poll failures are logged and polled again (the loop owns that retry); the wait
@@ -25,6 +25,8 @@ def wait_for_batch(job: BatchJob, context: RunContext) -> BatchJob:
 
     Args:
         job: the batch as submitted.
+        request_count: requests in the batch (providers' own tallies may stay zero until the
+            end, so progress is measured against this).
         context: ledger and credentials.
 
     Returns:

@@ -26,7 +26,9 @@ from tests.conftest import SAMPLE
 
 @pytest.fixture
 def setup(emu, data_dir: Path):
-    adapter = AnthropicBatchAdapter(api_key="k", base_url=emu.anthropic_base_url, max_retries=2)
+    adapter = AnthropicBatchAdapter(
+        api_key="k", base_url=emu.anthropic_base_url, max_retries=2, strict_responses=True
+    )
     return adapter, Ledger.open(data_dir), DataDirs(data_dir)
 
 
@@ -75,6 +77,22 @@ def test_every_request_gets_a_record_nothing_invented(setup, control) -> None:
     assert expired["status"] == "expired" and expired["cost_usd"] == 0
     raw = Path(plan.chunks[0].path).parent  # chunks live under runs/<id>
     assert raw == dirs.run("r1")
+
+
+def test_full_run_survives_429_and_500(setup, control) -> None:
+    adapter, ledger, dirs = setup
+    control.set_faults(
+        http=[
+            {"method": "POST", "path": "/batches$", "status": 429, "count": 1},
+            {"method": "GET", "path": "/batches/[^/]+$", "status": 500, "count": 1},
+            {"method": "GET", "path": "/results$", "status": 529, "count": 1},
+        ]
+    )
+    plan = prepare_run(params(count=5), ledger=ledger, dirs=dirs)
+    [summary] = run_all(plan, adapter, ledger, dirs)
+    assert summary.statuses == {"succeeded": 5}
+    stats = control.stats()["anthropic"]
+    assert stats["batches_created"] == 1 and stats["faults_fired"] == 3
 
 
 def test_rerun_same_run_id_never_creates_a_second_batch(setup, control) -> None:

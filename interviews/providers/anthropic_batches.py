@@ -182,6 +182,8 @@ class AnthropicBatchAdapter(BatchAdapter):
         base_url: API root without `/v1`; None means the SDK default (api.anthropic.com).
         max_retries: the SDK's own per-HTTP-call retries (the only HTTP retry layer).
         timeout: per-HTTP-call timeout in seconds.
+        strict_responses: validate every response against the SDK's types (the tests use it
+            so the emulator's shapes cannot drift from the real API's).
     """
 
     provider = PROVIDER
@@ -196,11 +198,16 @@ class AnthropicBatchAdapter(BatchAdapter):
         base_url: str | None = None,
         max_retries: int = 2,
         timeout: float = 120.0,
+        strict_responses: bool = False,
     ) -> None:
         import anthropic  # imported here: the SDK costs ~2.5 s and only network steps need it
 
         self._client = anthropic.Anthropic(
-            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=max_retries,
+            timeout=timeout,
+            _strict_response_validation=strict_responses,
         )
 
     @staticmethod
@@ -240,7 +247,7 @@ class AnthropicBatchAdapter(BatchAdapter):
         with _sdk_errors(f"results download of batch {batch_id}"):
             decoder = self._client.messages.batches.results(batch_id)
             try:
-                with atomic_writer(dest) as handle:
+                with atomic_writer(dest, durable=True) as handle:
                     # the raw body, not the SDK's decoded objects: keep results as returned
                     for chunk in decoder.http_response.iter_bytes():
                         handle.write(chunk)

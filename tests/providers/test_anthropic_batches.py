@@ -21,11 +21,10 @@ from interviews.requests import CanonicalRequest
 
 
 def make_adapter(emu, **kwargs) -> AnthropicBatchAdapter:
-    adapter = AnthropicBatchAdapter(api_key="test-key", base_url=emu.anthropic_base_url, **kwargs)
     # strict mode: any drift between emulator shapes and the SDK's types fails these tests
-    adapter._client = adapter._client.with_options()
-    adapter._client._strict_response_validation = True
-    return adapter
+    return AnthropicBatchAdapter(
+        api_key="test-key", base_url=emu.anthropic_base_url, strict_responses=True, **kwargs
+    )
 
 
 def lines_file(tmp_path: Path, n: int, *, model: str = "claude-sonnet-5-5") -> Path:
