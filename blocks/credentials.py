@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 
 from interviews.errors import ConfigurationError
 from interviews.providers.base import BatchAdapter
+from interviews.settings import PROVIDER_ENV, require_credentials
 
 
 class AnthropicCredentials(Block):
@@ -51,7 +52,6 @@ class AnthropicCredentials(Block):
 
 
 CREDENTIAL_BLOCKS: dict[str, type[Block]] = {"anthropic": AnthropicCredentials}
-ENV_KEYS = {"anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")}
 
 
 def resolve_credentials(provider: str, block_name: str | None) -> Block:
@@ -70,11 +70,6 @@ def resolve_credentials(provider: str, block_name: str | None) -> Block:
                 f"no {block_cls._block_type_slug} block named {block_name!r}; create it in the "
                 "Prefect UI or with `interviews setup`"
             ) from exc
-    key_var, url_var = ENV_KEYS[provider]
-    api_key = os.environ.get(key_var)
-    if not api_key:
-        raise ConfigurationError(
-            f"no {provider} credentials: set {key_var} or pass --credentials-block NAME "
-            f"(a saved {block_cls._block_type_slug} block)"
-        )
-    return block_cls(api_key=api_key, base_url=os.environ.get(url_var) or None)
+    require_credentials(provider, None)
+    key_var, url_var = PROVIDER_ENV[provider]
+    return block_cls(api_key=os.environ[key_var], base_url=os.environ.get(url_var) or None)

@@ -6,10 +6,16 @@ environment variable (`ANTHROPIC_API_KEY`, ...).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from interviews.errors import ConfigurationError
+
+# Each provider's standard environment variables: (API key, base URL).
+PROVIDER_ENV = {"anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")}
 
 
 class Settings(BaseSettings):
@@ -33,3 +39,18 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Read settings from the environment now (never at import time)."""
     return Settings()
+
+
+def require_credentials(provider: str, block_name: str | None) -> None:
+    """Fail fast, before any work, when neither a block name nor the provider's key env var is
+    given. (Whether a named block exists is checked when it is loaded.)
+
+    Raises:
+        ConfigurationError: naming both ways to provide the key.
+    """
+    key_var, _ = PROVIDER_ENV[provider]
+    if not block_name and not os.environ.get(key_var):
+        raise ConfigurationError(
+            f"no {provider} credentials: set {key_var} or pass --credentials-block NAME "
+            f"(a saved {provider}-credentials block)"
+        )

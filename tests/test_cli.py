@@ -182,3 +182,11 @@ def test_light_commands_do_not_import_sdks_or_prefect(args: list[str]) -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_missing_credentials_fail_before_any_work(data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    result = cli("run", "--personas", str(SAMPLE), "--data-dir", str(data_dir), env=env)
+    assert result.returncode == 1
+    assert "set ANTHROPIC_API_KEY or pass --credentials-block" in result.stderr.replace("\n", " ")
+    assert not any(data_dir.iterdir())

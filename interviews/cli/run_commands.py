@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -11,9 +12,45 @@ import typer
 
 from interviews.cli.data_commands import DataDir, Provider, QuestionTemplate, SystemTemplate
 from interviews.cli.output import console, print_rows
-from interviews.errors import InputError
+from interviews.errors import InputError, InterviewsError
 
 SAMPLE_PERSONAS = Path(__file__).resolve().parents[2] / "data" / "sample" / "matched_personas.jsonl"
+
+
+class _BriefExpectedErrors(logging.Formatter):
+    """Console formatter that leaves out tracebacks of our own, expected errors.
+
+    Prefect logs a failing task with its traceback; for an `InterviewsError` the message
+    already names the problem and the fix, so the terminal shows just that. Only the console
+    is affected: the Prefect API still receives the full traceback.
+    """
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and isinstance(record.exc_info[1], InterviewsError):
+            saved = record.exc_info, record.exc_text
+            record.exc_info, record.exc_text = None, None
+            try:
+                return self.inner.format(record)
+            finally:
+                record.exc_info, record.exc_text = saved
+        return self.inner.format(record)
+
+
+def _brief_console_errors() -> None:
+    """Install `_BriefExpectedErrors` on Prefect's console handler."""
+    from prefect.logging.configuration import setup_logging
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    setup_logging()  # creates the handlers now; later calls only update levels
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not isinstance(
+            handler.formatter, _BriefExpectedErrors
+        ):
+            handler.setFormatter(_BriefExpectedErrors(handler.formatter or logging.Formatter()))
 
 
 def _prepare_then_flow(params: Any) -> dict[str, Any]:
@@ -25,8 +62,9 @@ def _prepare_then_flow(params: Any) -> dict[str, Any]:
     from interviews.ledger import Ledger
     from interviews.pipeline import prepare_run
     from interviews.preparation import DataDirs
-    from interviews.settings import get_settings
+    from interviews.settings import get_settings, require_credentials
 
+    require_credentials(params.provider, params.credentials_block)
     settings = get_settings()
     data_dir = Path(params.data_dir) if params.data_dir else settings.data_dir
     plan = prepare_run(
@@ -45,6 +83,7 @@ def _prepare_then_flow(params: Any) -> dict[str, Any]:
     from flows.batch_flows import batch_interviews
 
     resolve_credentials(params.provider, params.credentials_block)  # fail before the flow
+    _brief_console_errors()
     return batch_interviews(params)
 
 

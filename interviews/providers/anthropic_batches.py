@@ -95,6 +95,27 @@ def _to_job(batch: Any) -> BatchJob:
     )
 
 
+# What to do about a failed call, by HTTP status: errors name the fix.
+_FIXES = {
+    400: "the request was refused as invalid; check the model id and the request file",
+    401: "check the API key (ANTHROPIC_API_KEY or the credentials block)",
+    403: "the API key may not use this model or workspace; check its permissions",
+    404: "the batch or endpoint does not exist; check the batch id and the base URL",
+    413: "the batch is too large; it is split by size, so report this as a bug",
+    429: "rate limited; wait a little, then re-run with the same --run-id",
+}
+_FIX_LATER = "the API is unavailable right now; re-run with the same --run-id later"
+
+
+def _describe(exc: Any) -> str:
+    """`type: message` from an Anthropic error body, falling back to the SDK's text."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    if error.get("message"):
+        return f"{error.get('type', 'error')}: {error['message']}"
+    return str(exc.message)
+
+
 @contextlib.contextmanager
 def _sdk_errors(action: str) -> Iterator[None]:
     """Translate SDK exceptions into our tree, by status code and type only."""
@@ -104,16 +125,19 @@ def _sdk_errors(action: str) -> Iterator[None]:
         yield
     except anthropic.APIStatusError as exc:
         status = exc.status_code
-        kind = TransientProviderError if is_transient_status(status) else PermanentProviderError
+        transient = is_transient_status(status)
+        kind = TransientProviderError if transient else PermanentProviderError
+        fix = _FIX_LATER if transient and status != 429 else _FIXES.get(status, _FIX_LATER)
         raise kind(
-            f"Anthropic {action} failed with HTTP {status}: {exc.message}",
+            f"Anthropic {action} failed (HTTP {status}, {_describe(exc)}); {fix}",
             provider=PROVIDER,
             status_code=status,
             request_id=exc.request_id,
         ) from exc
     except anthropic.APIConnectionError as exc:  # includes APITimeoutError
         raise TransientProviderError(
-            f"Anthropic {action} failed: could not reach the API ({type(exc).__name__})",
+            f"Anthropic {action} failed: could not reach the API ({type(exc).__name__}); "
+            "check the network and the base URL, then re-run with the same --run-id",
             provider=PROVIDER,
         ) from exc
 

@@ -119,3 +119,35 @@ def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
     assert control.stats()["anthropic"]["batches_created"] == 1
     records = sorted(p.name for p in (data_dir / "interviews").iterdir())
     assert records == [f"interview_{i}.json" for i in range(4)]
+
+
+def test_auth_failure_is_one_clear_line_and_the_key_leaks_nowhere(
+    emu, control, data_dir: Path, prefect_api: str
+) -> None:
+    secret = "sk-ant-api03-RECOGNISABLE-FAKE-KEY-0123456789"
+    control.set_faults(http=[{"method": "POST", "path": "/batches$", "status": 401, "count": 9}])
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api,
+        "ANTHROPIC_API_KEY": secret,
+        "ANTHROPIC_BASE_URL": emu.anthropic_base_url,
+    }
+    command = [sys.executable, "-m", "interviews", "run", "--personas", str(SAMPLE)]
+    result = subprocess.run(
+        [*command, "--count", "2", "--run-id", "auth", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "check the API key" in result.stderr.replace("\n", " ")
+    assert "Traceback" not in output
+    assert secret not in output
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    ledger = Ledger.open(data_dir)
+    assert ledger.get_batch(ledger.chunks("auth")[0].id) is None  # refused: no intent left
+    assert control.stats()["anthropic"]["batches_created"] == 0
