@@ -1,5 +1,5 @@
 """Prefect blocks: provider credentials and endpoints."""
 
-from blocks.credentials import AnthropicCredentials, resolve_credentials
+from blocks.credentials import AnthropicCredentials, OpenAICredentials, resolve_credentials
 
-__all__ = ["AnthropicCredentials", "resolve_credentials"]
+__all__ = ["AnthropicCredentials", "OpenAICredentials", "resolve_credentials"]

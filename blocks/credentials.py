@@ -51,7 +51,48 @@ class AnthropicCredentials(Block):
         )
 
 
-CREDENTIAL_BLOCKS: dict[str, type[Block]] = {"anthropic": AnthropicCredentials}
+class OpenAICredentials(Block):
+    """OpenAI API key, endpoint, organization and project for the Batch and Files APIs.
+
+    Example:
+        Load a saved block and build the batch adapter:
+        ```python
+        from blocks.credentials import OpenAICredentials
+        adapter = OpenAICredentials.load("BLOCK_NAME").get_adapter()
+        ```
+    """
+
+    _block_type_name = "OpenAI Credentials"
+    _block_type_slug = "openai-credentials"
+    _description = "API key, base URL, organization and project for OpenAI's Batch API."
+    _documentation_url = "https://platform.openai.com/docs/guides/batch"
+
+    api_key: SecretStr = Field(
+        default=..., description="OpenAI API key (kept encrypted; never logged)."
+    )
+    base_url: str | None = Field(
+        default=None, description="API root including /v1; empty means https://api.openai.com/v1."
+    )
+    organization: str | None = Field(default=None, description="OpenAI organization id, if any.")
+    project: str | None = Field(default=None, description="OpenAI project id, if any.")
+
+    def get_adapter(self, *, max_retries: int = 2) -> BatchAdapter:
+        """Build the OpenAI batch adapter from these credentials."""
+        from interviews.providers.openai_batches import OpenAIBatchAdapter
+
+        return OpenAIBatchAdapter(
+            api_key=self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            organization=self.organization,
+            project=self.project,
+            max_retries=max_retries,
+        )
+
+
+CREDENTIAL_BLOCKS: dict[str, type[Block]] = {
+    "anthropic": AnthropicCredentials,
+    "openai": OpenAICredentials,
+}
 
 
 def resolve_credentials(provider: str, block_name: str | None) -> Block:

@@ -27,7 +27,20 @@ def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(params.model_copy(update={"provider": "anthropic"}))
 
 
-PROVIDER_FLOWS = {"anthropic": anthropic_batch}
+@flow(name="openai-batch", log_prints=True)
+def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
+    """Interview personas through OpenAI's Batch API (50 % of real-time prices).
+
+    Args:
+        params: the run; `params.provider` must be "openai".
+
+    Returns:
+        The run summary (counts, tokens, cost at batch and real-time prices).
+    """
+    return run_batch(params.model_copy(update={"provider": "openai"}))
+
+
+PROVIDER_FLOWS = {"anthropic": anthropic_batch, "openai": openai_batch}
 
 
 @flow(name="batch-interviews", log_prints=True)

@@ -80,6 +80,7 @@ class BatchJob:
         counts: request tallies (may stay zero until the batch ends, as on Anthropic).
         created_at / expires_at / ended_at: provider timestamps (UTC) when known.
         poll_after: a server hint, in seconds, for the next poll (None if none).
+        errors: batch-level errors, e.g. the lines that failed a provider's input validation.
     """
 
     provider: str
@@ -91,6 +92,7 @@ class BatchJob:
     expires_at: datetime | None = None
     ended_at: datetime | None = None
     poll_after: float | None = None
+    errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from importlib import resources
 
 from interviews.errors import CatalogError
 
-PROVIDERS = ("anthropic",)
+PROVIDERS = ("anthropic", "openai")
 
 # How long a provider may take to finish a batch; a model must still be served at the end.
-BATCH_WINDOW = {"anthropic": timedelta(hours=24)}
+BATCH_WINDOW = {"anthropic": timedelta(hours=24), "openai": timedelta(hours=24)}
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,12 @@ def load_catalog() -> tuple[ModelInfo, ...]:
 
 def models_for(provider: str) -> list[ModelInfo]:
     """Every catalogued model of `provider`, current ones first."""
-    _check_provider(provider)
+    check_provider(provider)
     return [m for m in load_catalog() if m.provider == provider]
 
 
-def _check_provider(provider: str) -> None:
+def check_provider(provider: str) -> None:
+    """Raise `CatalogError` naming the supported providers if `provider` is not one."""
     if provider not in PROVIDERS:
         raise CatalogError(
             f"unknown provider {provider!r}; supported providers: {', '.join(PROVIDERS)}"

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import orjson
 
-from interviews.batch_types import BatchJob
+from interviews.batch_types import BatchJob, BatchStatus, RequestError
 from interviews.catalog import ModelInfo, check_batch_model
 from interviews.errors import (
     AmbiguousBatchError,
     PermanentProviderError,
     TransientProviderError,
 )
+from interviews.jsonl import atomic_writer
 from interviews.ledger import BatchRow, ChunkRow, Ledger
 from interviews.polling import Backoff, wait_for_batch
 from interviews.preparation import (
@@ -58,7 +59,7 @@ def prepare_run(
         InputError, CatalogError: bad input or model (before anything is sent).
         LedgerError: the run id exists with different settings.
     """
-    model = check_batch_model(params.provider, params.model, now=now)
+    model = check_batch_model(params.provider, params.model_id, now=now)
     run_id = params.run_id or new_run_id(params.provider, now)
     personas_sha = file_sha256(Path(params.personas)) if Path(params.personas).exists() else ""
     spec = params.spec(personas_sha)
@@ -228,22 +229,31 @@ def download_chunk(
 ) -> Path:
     """Download the batch's raw results to `batch_results/`, once, and check they are whole.
 
+    A batch the provider refused as a whole (input validation failed) has no results; an
+    empty file stands for them, and the batch's own errors go into every record.
+
     Raises:
-        TransientProviderError: fewer complete lines than requests (a cut-off download); the
-            partial file is removed so a retry downloads again.
+        TransientProviderError: fewer complete lines than the provider says finished (a
+            cut-off download); the partial file is removed so a retry downloads again.
     """
     dest = dirs.results / f"batch_output_{adapter.provider}_{job.batch_id}.jsonl"
     if chunk.results_path is not None and chunk.results_path.exists():
         return chunk.results_path
-    adapter.download_results(job.batch_id, dest)
-    lines = _count_result_lines(dest)
-    if lines < chunk.request_count:
-        dest.unlink()
-        raise TransientProviderError(
-            f"results of batch {job.batch_id} had {lines} complete lines for "
-            f"{chunk.request_count} requests (download cut short); downloading again",
-            provider=adapter.provider,
-        )
+    if job.status is BatchStatus.FAILED and job.errors:
+        with atomic_writer(dest):
+            pass
+    else:
+        adapter.download_results(job.batch_id, dest)
+        lines = _count_result_lines(dest)
+        finished = job.counts.total - job.counts.processing if job.counts.total else None
+        expected = chunk.request_count if finished is None else finished
+        if lines < expected:
+            dest.unlink()
+            raise TransientProviderError(
+                f"results of batch {job.batch_id} had {lines} complete lines for {expected} "
+                "finished requests (download cut short); downloading again",
+                provider=adapter.provider,
+            )
     ledger.update_chunk(chunk.id, status="downloaded", results_path=str(dest))
     return dest
 
@@ -266,11 +276,19 @@ def convert_chunk(
         batch_id=job.batch_id,
         timestamp=job.ended_at,
     )
+    missing_error = None
+    if job.errors:
+        missing_error = RequestError(
+            kind="batch_failed",
+            message="the provider refused the batch: " + "; ".join(job.errors[:5]),
+            transient=False,
+        )
     summary = write_records(
         adapter_cls.parse_results(results_path),
         index=load_index(chunk.index_path),
         context=context,
         interviews_dir=dirs.interviews,
+        missing_error=missing_error,
     )
     ledger.update_chunk(chunk.id, status="converted")
     return summary

@@ -100,7 +100,7 @@ def prepare_requests(
         CatalogError: unknown model.
     """
     adapter_cls = get_adapter_class(params.provider)
-    model = get_model(params.provider, params.model)
+    model = get_model(params.provider, params.model_id)
     prompts = Prompts.load(
         Path(params.system_template) if params.system_template else None,
         Path(params.question_template) if params.question_template else None,
@@ -122,7 +122,7 @@ def prepare_requests(
         chunks = write_chunks(
             counted(_teed(requests, sink)),
             build_line=lambda r: adapter_cls.build_line(
-                r, model=model.id, max_tokens=params.max_tokens
+                r, model=model.id, max_tokens=params.max_tokens, endpoint=params.endpoint
             ),
             directory=chunk_dir,
             stem=chunk_stem or f"{params.provider}_r0",

@@ -130,6 +130,7 @@ def write_records(
     context: RecordContext,
     interviews_dir: Path,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    missing_error: RequestError | None = None,
 ) -> ConvertSummary:
     """Write one record per outcome, plus a `missing` record per indexed request without one.
 
@@ -140,6 +141,8 @@ def write_records(
         context: provider, model, run and batch of these outcomes.
         interviews_dir: where `{custom_id}.json` files go.
         on_record: called with each record written (e.g. to append it to a run file).
+        missing_error: the error recorded for requests without a result line (default: the
+            provider's results had no line for it).
     """
     summary = ConvertSummary()
     seen: set[str] = set()
@@ -180,7 +183,8 @@ def write_records(
         missing = RequestOutcome(
             custom_id=custom_id,
             status=OutcomeStatus.ERRORED,
-            error=RequestError(
+            error=missing_error
+            or RequestError(
                 kind=MISSING,
                 message="the provider's results had no line for this request",
                 transient=True,

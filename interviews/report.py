@@ -64,6 +64,7 @@ class RunReport:
                     "batch_id": b.batch_id,
                     "status": str(b.status),
                     "provider_status": b.provider_status,
+                    "errors": list(b.errors),
                 }
                 for b in self.batches
             ],
@@ -81,6 +82,10 @@ class RunReport:
         verdict = "completed" if self.ok else "FAILED: no interview was answered"
         lines = [f"# Batch interviews {self.run_id}: {verdict}", "", "| | |", "|---|---|"]
         lines += [f"| {label} | {value} |" for label, value in self.rows()]
+        for batch in self.batches:
+            if batch.errors:
+                lines += ["", f"Batch {batch.batch_id} was refused by the provider:"]
+                lines += [f"- {error}" for error in batch.errors[:20]]
         if self.summary.retryable:
             lines += ["", f"{len(self.summary.retryable)} request(s) may succeed if run again."]
         return "\n".join(lines) + "\n"
@@ -112,4 +117,8 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Estimate before the run", money(Decimal(cost["estimate_batch"]), small=True)),
         ("Actual / estimate", "n/a" if ratio is None else f"{ratio:.2f}×"),
         ("Records", summary["interviews_dir"]),
+    ] + [
+        (f"Errors of {b['batch_id']}", "; ".join(b["errors"][:5]))
+        for b in summary["batches"]
+        if b.get("errors")
     ]

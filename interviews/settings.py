@@ -15,7 +15,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from interviews.errors import ConfigurationError
 
 # Each provider's standard environment variables: (API key, base URL).
-PROVIDER_ENV = {"anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")}
+PROVIDER_ENV = {
+    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
+    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+}
 
 
 class Settings(BaseSettings):

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DEFAULT_MODEL = {"anthropic": "claude-sonnet-5-5"}
+DEFAULT_MODEL = {"anthropic": "claude-sonnet-5-5", "openai": "gpt-6.1-terra"}
 DEFAULT_MAX_TOKENS = 2048
+OPENAI_ENDPOINTS = ("/v1/chat/completions", "/v1/responses")
 
 
 class BatchRunParameters(BaseModel):
@@ -15,13 +16,14 @@ class BatchRunParameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: Literal["anthropic"] = Field(
+    provider: Literal["anthropic", "openai"] = Field(
         default="anthropic", title="Provider", description="Which batch API to use."
     )
-    model: str = Field(
-        default=DEFAULT_MODEL["anthropic"],
+    model: str | None = Field(
+        default=None,
         title="Model",
-        description="Model id or alias from the catalog (`interviews models`).",
+        description="Model id or alias from the catalog (`interviews models`); empty: the "
+        "provider's default.",
     )
     personas: str = Field(
         title="Personas file",
@@ -46,6 +48,11 @@ class BatchRunParameters(BaseModel):
     question_template: str | None = Field(
         default=None, title="Question template", description="Jinja2 file; empty: the default."
     )
+    openai_endpoint: Literal["/v1/chat/completions", "/v1/responses"] = Field(
+        default="/v1/chat/completions",
+        title="OpenAI endpoint",
+        description="OpenAI only: the endpoint each batch line calls.",
+    )
     run_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
@@ -61,11 +68,22 @@ class BatchRunParameters(BaseModel):
         default=None, title="Data directory", description="Where files go; empty: ./data."
     )
 
+    @property
+    def model_id(self) -> str:
+        """The model asked for, or the provider's default."""
+        return self.model or DEFAULT_MODEL[self.provider]
+
+    @property
+    def endpoint(self) -> str | None:
+        """The provider endpoint option, where the provider has one."""
+        return self.openai_endpoint if self.provider == "openai" else None
+
     def spec(self, personas_sha256: str) -> dict[str, object]:
         """What identifies the run's work (resuming with a different spec is refused)."""
         return {
             "provider": self.provider,
-            "model": self.model,
+            "model": self.model_id,
+            "endpoint": self.endpoint,
             "personas_sha256": personas_sha256,
             "count": self.count,
             "start_index": self.start_index,

@@ -47,8 +47,9 @@ def test_retired_model_is_refused() -> None:
         check_batch_model("anthropic", "claude-opus-4-1-20250805")
 
 
-def test_every_model_has_half_price_batch() -> None:
-    for model in models_for("anthropic"):
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_every_model_has_half_price_batch(provider: str) -> None:
+    for model in models_for(provider):
         assert model.batch_input * 2 == model.input
         assert model.batch_output * 2 == model.output
 
@@ -58,3 +59,10 @@ def test_usage_cost_counts_cache_tokens_at_batch_discount() -> None:
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000)
     assert usage_cost(model, usage, batch=False) == Decimal("12.20")
     assert usage_cost(model, usage, batch=True) == Decimal("6.10")
+
+
+def test_openai_gpt5_family_refused_near_its_shutdown() -> None:
+    ok = datetime(2026, 12, 9, tzinfo=UTC)
+    assert check_batch_model("openai", "gpt-5-mini", now=ok).id == "gpt-5-mini"
+    with pytest.raises(CatalogError, match=r"use gpt-6\.1-terra instead"):
+        check_batch_model("openai", "gpt-5-mini", now=datetime(2026, 12, 10, 12, tzinfo=UTC))

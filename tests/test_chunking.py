@@ -59,3 +59,20 @@ def test_oversized_request_is_refused_and_nothing_stays(tmp_path: Path) -> None:
             items, build_line=line, directory=tmp_path, stem="c", max_requests=2, max_bytes=2048
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sixty_thousand_openai_requests_make_two_chunks_within_limits(tmp_path: Path) -> None:
+    from interviews.providers.openai_batches import OpenAIBatchAdapter as Adapter
+
+    chunks = write_chunks(
+        requests(60_000),
+        build_line=lambda r: Adapter.build_line(r, model="gpt-6.1-terra", max_tokens=100),
+        directory=tmp_path,
+        stem="openai",
+        max_requests=Adapter.max_requests,
+        max_bytes=Adapter.max_bytes,
+    )
+    assert [c.request_count for c in chunks] == [50_000, 10_000]
+    for chunk in chunks:
+        assert chunk.path.stat().st_size <= Adapter.max_bytes
+        assert len(chunk.path.read_bytes().splitlines()) == chunk.request_count

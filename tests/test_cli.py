@@ -190,3 +190,43 @@ def test_missing_credentials_fail_before_any_work(data_dir: Path) -> None:
     assert result.returncode == 1
     assert "set ANTHROPIC_API_KEY or pass --credentials-block" in result.stderr.replace("\n", " ")
     assert not any(data_dir.iterdir())
+
+
+@pytest.mark.parametrize("endpoint", ["/v1/chat/completions", "/v1/responses"])
+def test_prepare_openai_lines_match_the_sdk_params(data_dir: Path, endpoint: str) -> None:
+    from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
+    from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming
+
+    result = cli(
+        "prepare",
+        "--provider",
+        "openai",
+        "--personas",
+        str(SAMPLE),
+        "--count",
+        "4",
+        "--openai-endpoint",
+        endpoint,
+        "--data-dir",
+        str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    [ready] = (data_dir / "batch_requests").glob("*_ready_c000.jsonl")
+    params_type = (
+        CompletionCreateParamsNonStreaming
+        if endpoint == "/v1/chat/completions"
+        else ResponseCreateParamsNonStreaming
+    )
+    adapter = pydantic.TypeAdapter(params_type)
+    lines = [orjson.loads(raw) for raw in ready.read_bytes().splitlines()]
+    assert len(lines) == 4
+    for line in lines:
+        assert line["url"] == endpoint and line["method"] == "POST"
+        adapter.validate_python(line["body"], strict=True)
+        assert "max_tokens" not in line["body"] and "temperature" not in line["body"]
+
+
+def test_unknown_provider_is_one_clear_error() -> None:
+    result = cli("estimate", "--provider", "mistral", "--count", "3")
+    assert result.returncode == 1
+    assert "supported providers: anthropic, openai" in result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,6 +14,9 @@ from interviews.errors import InputError
 
 Provider = Annotated[str, typer.Option("--provider", "-p", help="Batch API provider.")]
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model id or alias.")]
+OpenAIEndpoint = Annotated[
+    str, typer.Option(help="OpenAI only: /v1/chat/completions or /v1/responses.")
+]
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Root of written files (default: ./data).")
 ]
@@ -23,6 +26,22 @@ SystemTemplate = Annotated[
 QuestionTemplate = Annotated[
     Path | None, typer.Option("--question-template", help="Jinja2 first-question template.")
 ]
+
+
+def run_parameters(**values: Any) -> Any:
+    """`BatchRunParameters` from CLI values; invalid values become one readable InputError."""
+    from pydantic import ValidationError
+
+    from interviews.spec import BatchRunParameters
+
+    try:
+        return BatchRunParameters(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise InputError(f"invalid option(s): {problems}") from None
 
 
 def _data_dir(data_dir: Path | None) -> Path:
@@ -40,27 +59,29 @@ def prepare(
     max_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 2048,
     system_template: SystemTemplate = None,
     question_template: QuestionTemplate = None,
+    openai_endpoint: OpenAIEndpoint = "/v1/chat/completions",
     data_dir: DataDir = None,
 ) -> None:
     """Write the batch request file and provider-ready files, without sending anything.
 
     This is the guide's "verify the batch request file format" step.
     """
-    from interviews.catalog import get_model
+    from interviews.catalog import check_provider, get_model
     from interviews.preparation import DataDirs, prepare_requests
-    from interviews.spec import DEFAULT_MODEL, BatchRunParameters
 
-    params = BatchRunParameters(
+    check_provider(provider)
+    params = run_parameters(
         provider=provider,
-        model=model or DEFAULT_MODEL[provider],
+        model=model,
         personas=str(personas),
         count=count,
         start_index=start_index,
         max_tokens=max_tokens,
         system_template=str(system_template) if system_template else None,
         question_template=str(question_template) if question_template else None,
+        openai_endpoint=openai_endpoint,
     )
-    info = get_model(provider, params.model)
+    info = get_model(provider, params.model_id)
     dirs = DataDirs(_data_dir(data_dir))
     from interviews.requests import request_file_path
 
@@ -154,9 +175,10 @@ def estimate(
 ) -> None:
     """Estimate the cost of a run at real-time and batch prices."""
     from interviews import costs
-    from interviews.catalog import get_model
+    from interviews.catalog import check_provider, get_model
     from interviews.spec import DEFAULT_MODEL
 
+    check_provider(provider)
     info = get_model(provider, model or DEFAULT_MODEL[provider])
     if (personas is None) == (count is None):
         raise InputError("pass exactly one of --personas FILE or --count N")

@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
-from interviews.cli.data_commands import DataDir, Provider, QuestionTemplate, SystemTemplate
+from interviews.cli.data_commands import (
+    DataDir,
+    OpenAIEndpoint,
+    Provider,
+    QuestionTemplate,
+    SystemTemplate,
+    run_parameters,
+)
 from interviews.cli.output import console, print_rows
 from interviews.errors import InputError, InterviewsError
 
@@ -106,6 +113,7 @@ def run(
     max_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 2048,
     system_template: SystemTemplate = None,
     question_template: QuestionTemplate = None,
+    openai_endpoint: OpenAIEndpoint = "/v1/chat/completions",
     data_dir: DataDir = None,
 ) -> None:
     """Run batch interviews end to end: prepare, submit, wait, download, convert, report.
@@ -113,15 +121,16 @@ def run(
     Uses the real API when a key is configured (`ANTHROPIC_API_KEY` or a credentials block).
     Interrupted? Run the same command with the same --run-id: it resumes and never pays twice.
     """
-    from interviews.spec import DEFAULT_MODEL, BatchRunParameters
+    from interviews.catalog import check_provider
 
+    check_provider(provider)
     if not batch:
         raise InputError(
             "real-time mode is not available in this version; use --batch (the default)"
         )
-    params = BatchRunParameters(
+    params = run_parameters(
         provider=provider,
-        model=model or DEFAULT_MODEL[provider],
+        model=model,
         personas=str(personas),
         count=count,
         start_index=start_index,
@@ -131,11 +140,15 @@ def run(
         run_id=run_id,
         credentials_block=credentials_block,
         data_dir=str(data_dir) if data_dir else None,
+        openai_endpoint=openai_endpoint,
     )
     summary = _prepare_then_flow(params)
     from interviews.report import summary_rows
 
     print_rows("Run summary", summary_rows(summary))
+
+
+DEMO_PROVIDERS = ("anthropic", "openai")
 
 
 def demo(
@@ -145,16 +158,25 @@ def demo(
     personas: Annotated[
         Path, typer.Option("--personas", help="Personas file (default: the sample).")
     ] = SAMPLE_PERSONAS,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option("--provider", "-p", help="Provider(s) to run (default: all)."),
+    ] = None,
     processing_seconds: Annotated[
-        float, typer.Option(help="How long the emulated batch takes.")
+        float, typer.Option(help="How long each emulated batch takes.")
     ] = 3.0,
 ) -> None:
     """Run the whole batch pipeline on the sample personas against the local emulator.
 
-    Starts the emulator in-process on 127.0.0.1, saves an `anthropic-credentials/emulator`
-    block pointing at it, and runs the `batch-interviews` flow. No network, no API key.
+    Starts the emulator in-process on 127.0.0.1, saves an `emulator` credentials block per
+    provider pointing at it, and runs the `batch-interviews` flow once per provider.
+    No network, no API key.
     """
     started = time.perf_counter()
+    providers = provider or list(DEMO_PROVIDERS)
+    for name in providers:
+        if name not in DEMO_PROVIDERS:
+            raise InputError(f"the demo runs {', '.join(DEMO_PROVIDERS)}; not {name!r}")
     # the demo polls briskly; a real run polls every 30 s and up to 10 min (settings)
     os.environ.setdefault("INTERVIEWS_POLL_INITIAL_SECONDS", "0.5")
     os.environ.setdefault("INTERVIEWS_POLL_MAX_SECONDS", "1")
@@ -166,33 +188,41 @@ def demo(
 
     from interviews.emulator.control import EmulatorControl
     from interviews.emulator.server import EmulatorServer
-    from interviews.spec import DEFAULT_MODEL, BatchRunParameters
+    from interviews.report import summary_rows
 
+    summaries = []
     with EmulatorServer() as emulator:
         with EmulatorControl(emulator.url) as control:
             control.configure(processing_seconds=processing_seconds)
-        console.print(f"Emulator serving the Anthropic Message Batches API on {emulator.url}")
+        console.print(f"Emulator serving the providers' batch APIs on {emulator.url}")
 
-        from blocks.credentials import AnthropicCredentials
+        from blocks.credentials import AnthropicCredentials, OpenAICredentials
 
-        AnthropicCredentials(
-            api_key="emulator-demo-key", base_url=emulator.anthropic_base_url
-        ).save("emulator", overwrite=True)
-        params = BatchRunParameters(
-            provider="anthropic",
-            model=DEFAULT_MODEL["anthropic"],
-            personas=str(personas),
-            credentials_block="emulator",
-            data_dir=str(data_dir),
-        )
-        summary = _prepare_then_flow(params)
+        blocks = {
+            "anthropic": AnthropicCredentials(
+                api_key="emulator-demo-key", base_url=emulator.anthropic_base_url
+            ),
+            "openai": OpenAICredentials(
+                api_key="emulator-demo-key", base_url=emulator.openai_base_url
+            ),
+        }
+        for name in providers:
+            blocks[name].save("emulator", overwrite=True)
+            params = run_parameters(
+                provider=name,
+                personas=str(personas),
+                credentials_block="emulator",
+                # one data dir per provider: records are named by custom_id alone (the guide's
+                # layout), so two providers' answers to one persona would share a file name
+                data_dir=str(data_dir / name),
+            )
+            summaries.append(_prepare_then_flow(params))
 
-    from interviews.report import summary_rows
-
-    print_rows("Demo run summary", summary_rows(summary))
+    for summary in summaries:
+        print_rows(f"Demo run summary: {summary['provider']}", summary_rows(summary))
     console.print(
         f"Demo finished in {time.perf_counter() - started:.1f} s; records in "
-        f"{data_dir / 'interviews'}",
+        + ", ".join(str(data_dir / name / "interviews") for name in providers),
         highlight=False,
     )
 

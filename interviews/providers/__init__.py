@@ -14,6 +14,7 @@ from interviews.providers.base import BatchAdapter, BatchTag
 
 _ADAPTERS = {
     "anthropic": ("interviews.providers.anthropic_batches", "AnthropicBatchAdapter"),
+    "openai": ("interviews.providers.openai_batches", "OpenAIBatchAdapter"),
 }
 
 

@@ -26,15 +26,10 @@ from interviews.batch_types import (
     RequestOutcome,
 )
 from interviews.costs import Usage
-from interviews.errors import (
-    PermanentProviderError,
-    ResultParseError,
-    TransientProviderError,
-    UnknownBatchStatusError,
-    is_transient_status,
-)
+from interviews.errors import ResultParseError, UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag
+from interviews.providers.sdk_errors import body_detail, connection_error, status_error
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "anthropic"
@@ -95,27 +90,6 @@ def _to_job(batch: Any) -> BatchJob:
     )
 
 
-# What to do about a failed call, by HTTP status: errors name the fix.
-_FIXES = {
-    400: "the request was refused as invalid; check the model id and the request file",
-    401: "check the API key (ANTHROPIC_API_KEY or the credentials block)",
-    403: "the API key may not use this model or workspace; check its permissions",
-    404: "the batch or endpoint does not exist; check the batch id and the base URL",
-    413: "the batch is too large; it is split by size, so report this as a bug",
-    429: "rate limited; wait a little, then re-run with the same --run-id",
-}
-_FIX_LATER = "the API is unavailable right now; re-run with the same --run-id later"
-
-
-def _describe(exc: Any) -> str:
-    """`type: message` from an Anthropic error body, falling back to the SDK's text."""
-    body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    if error.get("message"):
-        return f"{error.get('type', 'error')}: {error['message']}"
-    return str(exc.message)
-
-
 @contextlib.contextmanager
 def _sdk_errors(action: str) -> Iterator[None]:
     """Translate SDK exceptions into our tree, by status code and type only."""
@@ -124,21 +98,18 @@ def _sdk_errors(action: str) -> Iterator[None]:
     try:
         yield
     except anthropic.APIStatusError as exc:
-        status = exc.status_code
-        transient = is_transient_status(status)
-        kind = TransientProviderError if transient else PermanentProviderError
-        fix = _FIX_LATER if transient and status != 429 else _FIXES.get(status, _FIX_LATER)
-        raise kind(
-            f"Anthropic {action} failed (HTTP {status}, {_describe(exc)}); {fix}",
+        raise status_error(
             provider=PROVIDER,
-            status_code=status,
+            label="Anthropic",
+            key_var="ANTHROPIC_API_KEY",
+            action=action,
+            status=exc.status_code,
+            detail=body_detail(exc.body, str(exc.message)),
             request_id=exc.request_id,
         ) from exc
     except anthropic.APIConnectionError as exc:  # includes APITimeoutError
-        raise TransientProviderError(
-            f"Anthropic {action} failed: could not reach the API ({type(exc).__name__}); "
-            "check the network and the base URL, then re-run with the same --run-id",
-            provider=PROVIDER,
+        raise connection_error(
+            provider=PROVIDER, label="Anthropic", action=action, name=type(exc).__name__
         ) from exc
 
 
@@ -235,8 +206,11 @@ class AnthropicBatchAdapter(BatchAdapter):
         )
 
     @staticmethod
-    def build_line(request: CanonicalRequest, *, model: str, max_tokens: int) -> dict[str, Any]:
-        """`{"custom_id", "params"}` as `anthropic.types.messages.batch_create_params.Request`."""
+    def build_line(
+        request: CanonicalRequest, *, model: str, max_tokens: int, endpoint: str | None = None
+    ) -> dict[str, Any]:
+        """`{"custom_id", "params"}` as `anthropic.types.messages.batch_create_params.Request`
+        (Anthropic has one endpoint, so `endpoint` is unused)."""
         return {
             "custom_id": request.custom_id,
             "params": {

@@ -49,8 +49,13 @@ class BatchAdapter(ABC):
 
     @staticmethod
     @abstractmethod
-    def build_line(request: CanonicalRequest, *, model: str, max_tokens: int) -> dict[str, Any]:
-        """The provider-ready request line for one canonical request (pure, no network)."""
+    def build_line(
+        request: CanonicalRequest, *, model: str, max_tokens: int, endpoint: str | None = None
+    ) -> dict[str, Any]:
+        """The provider-ready request line for one canonical request (pure, no network).
+
+        `endpoint` selects among a provider's endpoints where it has several (OpenAI).
+        """
 
     @abstractmethod
     def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:

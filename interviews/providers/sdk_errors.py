@@ -1,0 +1,62 @@
+"""Turning an SDK's HTTP failure into our error tree, the same way for every provider.
+
+Transient versus permanent comes from the status code alone; the message says what to do.
+"""
+
+from __future__ import annotations
+
+from interviews.errors import (
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+    is_transient_status,
+)
+
+_FIXES = {
+    400: "the request was refused as invalid; check the model id and the request file",
+    401: "check the API key ({key_var} or the credentials block)",
+    403: "the API key may not use this model or project; check its permissions",
+    404: "the batch, file or endpoint does not exist; check the id and the base URL",
+    413: "the batch is too large; batches are split by size, so report this as a bug",
+    429: "rate limited; wait a little, then re-run with the same --run-id",
+}
+_FIX_LATER = "the API is unavailable right now; re-run with the same --run-id later"
+
+
+def status_error(
+    *,
+    provider: str,
+    label: str,
+    key_var: str,
+    action: str,
+    status: int,
+    detail: str,
+    request_id: str | None,
+) -> ProviderError:
+    """The error for an HTTP failure of `action` (e.g. "batch create")."""
+    transient = is_transient_status(status)
+    kind = TransientProviderError if transient else PermanentProviderError
+    fix = _FIX_LATER if transient and status != 429 else _FIXES.get(status, _FIX_LATER)
+    return kind(
+        f"{label} {action} failed (HTTP {status}, {detail}); {fix.format(key_var=key_var)}",
+        provider=provider,
+        status_code=status,
+        request_id=request_id,
+    )
+
+
+def connection_error(*, provider: str, label: str, action: str, name: str) -> ProviderError:
+    """The error for a call that never got an HTTP answer."""
+    return TransientProviderError(
+        f"{label} {action} failed: could not reach the API ({name}); check the network and the "
+        "base URL, then re-run with the same --run-id",
+        provider=provider,
+    )
+
+
+def body_detail(body: object, fallback: str) -> str:
+    """`type: message` from a `{"error": {"type", "message"}}` body (both providers use it)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return f"{error.get('type') or error.get('code') or 'error'}: {error['message']}"
+    return fallback
