@@ -187,3 +187,25 @@ def test_succeeded_record_is_never_replaced_by_a_failure(setup, control) -> None
     assert summary.kept_earlier_answers == 1
     record = orjson.loads((dirs.interviews / "interview_0.json").read_bytes())
     assert record["status"] == "succeeded" and record["run_id"] == "r1"
+
+
+def test_openai_batch_refused_as_a_whole_gives_every_request_its_reason(
+    emu, control, data_dir: Path
+) -> None:
+    from interviews.providers.openai_batches import OpenAIBatchAdapter
+
+    adapter = OpenAIBatchAdapter(api_key="k", base_url=emu.openai_base_url, strict_responses=True)
+    ledger, dirs = Ledger.open(data_dir), DataDirs(data_dir)
+    plan = prepare_run(
+        BatchRunParameters(personas=str(SAMPLE), run_id="bad", count=3, provider="openai"),
+        ledger=ledger,
+        dirs=dirs,
+    )
+    path = plan.chunks[0].path
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(b"\n".join([lines[0], b"{broken", lines[2]]) + b"\n")
+    [summary] = run_all(plan, adapter, ledger, dirs)
+    assert summary.statuses == {"errored": 3}
+    record = orjson.loads((dirs.interviews / "interview_0.json").read_bytes())
+    assert record["error"]["type"] == "batch_failed"
+    assert "line 2" in record["error"]["message"]

@@ -12,12 +12,18 @@ from pathlib import Path
 import orjson
 import pytest
 
-from blocks.credentials import AnthropicCredentials
+from blocks.credentials import AnthropicCredentials, OpenAICredentials
 from flows.batch_flows import batch_interviews
 from interviews.errors import RunFailedError
 from interviews.ledger import Ledger
 from interviews.spec import BatchRunParameters
 from tests.conftest import SAMPLE
+
+PROVIDERS = ["anthropic", "openai"]
+ENV = {
+    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "anthropic_base_url"),
+    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "openai_base_url"),
+}
 
 
 @pytest.fixture
@@ -25,13 +31,20 @@ def block(emu) -> str:
     AnthropicCredentials(api_key="test-key", base_url=emu.anthropic_base_url).save(
         "emulator-test", overwrite=True
     )
+    OpenAICredentials(api_key="test-key", base_url=emu.openai_base_url).save(
+        "emulator-test", overwrite=True
+    )
     return "emulator-test"
 
 
-def test_batch_interviews_flow_writes_records_and_report(block, data_dir: Path, control) -> None:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_batch_interviews_flow_writes_records_and_report(
+    block, data_dir: Path, control, provider: str
+) -> None:
     control.set_faults(lines={"interview_4": {"type": "errored", "error_type": "api_error"}})
     summary = batch_interviews(
         BatchRunParameters(
+            provider=provider,
             personas=str(SAMPLE),
             count=6,
             run_id="flow1",
@@ -40,6 +53,7 @@ def test_batch_interviews_flow_writes_records_and_report(block, data_dir: Path, 
         )
     )
     assert summary["ok"] and summary["statuses"] == {"errored": 1, "succeeded": 5}
+    assert summary["provider"] == provider
     assert summary["batches"][0]["status"] == "partially_succeeded"
     assert float(summary["cost_usd"]["actual_batch"]) > 0
     assert len(list((data_dir / "interviews").glob("interview_*.json"))) == 6
@@ -68,15 +82,17 @@ def test_zero_answers_is_a_failed_run(block, data_dir: Path, control) -> None:
         )
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
-    emu, control, data_dir: Path, prefect_api: str
+    emu, control, data_dir: Path, prefect_api: str, provider: str
 ) -> None:
     control.configure(processing_seconds=3600)
+    key_var, url_var, url_attr = ENV[provider]
     env = {
         **os.environ,
         "PREFECT_API_URL": prefect_api,
-        "ANTHROPIC_API_KEY": "test-key",
-        "ANTHROPIC_BASE_URL": emu.anthropic_base_url,
+        key_var: "test-key",
+        url_var: getattr(emu, url_attr),
         "INTERVIEWS_POLL_INITIAL_SECONDS": "0.2",
         "INTERVIEWS_POLL_MAX_SECONDS": "0.5",
     }
@@ -86,7 +102,7 @@ def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
         "interviews",
         "run",
         "--provider",
-        "anthropic",
+        provider,
         "--personas",
         str(SAMPLE),
         "--count",
@@ -110,13 +126,16 @@ def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
     time.sleep(1.0)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    assert control.stats()["anthropic"]["batches_created"] == 1
+    assert control.stats()[provider]["batches_created"] == 1
 
     control.advance(3601)
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Resuming run killed" in second.stdout.replace("\n", "")
-    assert control.stats()["anthropic"]["batches_created"] == 1
+    stats = control.stats()[provider]
+    assert stats["batches_created"] == 1
+    if provider == "openai":
+        assert stats["files_uploaded"] == 1
     records = sorted(p.name for p in (data_dir / "interviews").iterdir())
     assert records == [f"interview_{i}.json" for i in range(4)]
 
