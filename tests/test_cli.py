@@ -230,3 +230,39 @@ def test_unknown_provider_is_one_clear_error() -> None:
     result = cli("estimate", "--provider", "mistral", "--count", "3")
     assert result.returncode == 1
     assert "supported providers: anthropic, openai" in result.stderr
+
+
+def test_emulator_serve_answers_on_loopback() -> None:
+    import socket
+    import time
+
+    from interviews.emulator import EmulatorControl
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "interviews", "emulator", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with EmulatorControl(f"http://127.0.0.1:{port}") as control:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    assert control.health()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_emulator_refuses_a_non_loopback_address() -> None:
+    result = cli("emulator", "serve", "--host", "0.0.0.0", "--port", "9")
+    assert result.returncode == 1
+    assert "loopback" in result.stderr and "Traceback" not in result.stderr

@@ -19,6 +19,10 @@ def serve(
     Point an SDK at it by base URL, e.g. `ANTHROPIC_BASE_URL=http://127.0.0.1:8787/anthropic`.
     """
     from interviews.emulator.server import serve as run_server
+    from interviews.errors import InputError
 
-    typer.echo(f"Emulator on http://{host}:{port} (Anthropic at /anthropic)")
-    run_server(host=host, port=port)
+    typer.echo(f"Emulator on http://{host}:{port} (Anthropic at /anthropic, OpenAI at /openai/v1)")
+    try:
+        run_server(host=host, port=port)
+    except ValueError as exc:  # a non-loopback address: the emulator never leaves this machine
+        raise InputError(f"--host: {exc}") from None
