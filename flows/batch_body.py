@@ -16,7 +16,7 @@ from tasks.download import download_results
 from tasks.prepare import prepare_batch
 from tasks.report import publish_report
 from tasks.submit import submit_batch
-from tasks.wait import wait_for_batch
+from tasks.wait import wait_batch
 
 
 def run_batch(params: BatchRunParameters) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     summary = ConvertSummary()
     ended, results = [], []
     for chunk, job in submitted:
-        job = wait_for_batch(job, chunk.request_count, context)
+        job = wait_batch(job, chunk.request_count, context)
         path = download_results(chunk.id, job, context)
         summary.add(convert_results(chunk.id, path, job, plan.model.id, context))
         ended.append(job)

@@ -69,6 +69,7 @@ class ProviderError(InterviewsError):
         provider: provider name, e.g. "anthropic".
         status_code: HTTP status, or None for connection errors.
         request_id: the provider's request id when it sent one.
+        retry_after: the server's hint, in seconds, before trying again (None if none).
     """
 
     def __init__(
@@ -83,6 +84,7 @@ class ProviderError(InterviewsError):
         self.provider = provider
         self.status_code = status_code
         self.request_id = request_id
+        self.retry_after: float | None = None
 
 
 class TransientProviderError(ProviderError):

@@ -339,16 +339,6 @@ class Ledger:
         assert batch is not None
         return batch
 
-    def renew_intent(self, chunk_id: int) -> None:
-        """Move an intent's time to now, before retrying a create that never reached the
-        provider (so a later lookup searches the right time window)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                batches.update()
-                .where(batches.c.chunk_id == chunk_id, batches.c.batch_id.is_(None))
-                .values(intent_at=_now(), updated_at=_now())
-            )
-
     def drop_intent(self, chunk_id: int) -> None:
         """Forget an intent whose create call was refused (nothing was created or billed)."""
         with self.engine.begin() as conn:

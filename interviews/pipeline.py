@@ -8,6 +8,7 @@ re-running a run id resumes from the ledger at whatever step it stopped.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -128,20 +129,37 @@ def _adopt_lost_batch(
         )
     if candidates:
         ledger.record_batch(chunk.id, candidates[0])
+        ledger.update_chunk(chunk.id, status="submitted")
         return candidates[0]
     return None
 
 
-def submit_chunk(chunk: ChunkRow, *, adapter: BatchAdapter, ledger: Ledger) -> BatchJob:
+# Attempts at a create call within one submit step (see `submit_chunk`).
+CREATE_ATTEMPTS = 3
+
+
+def submit_chunk(
+    chunk: ChunkRow,
+    *,
+    adapter: BatchAdapter,
+    ledger: Ledger,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchJob:
     """Create the chunk's batch exactly once.
 
     A chunk that already has a batch is resumed (one status read, no create). A chunk whose
     intent has no batch id (the process died around the create call) is first looked up at the
     provider and adopted; only when nothing matches is it created.
 
+    The create call is the one call the SDKs must not retry: if an answer is lost, a blind retry
+    creates a second batch. So this step owns its retries: a 429 was refused outright and is
+    simply tried again after the server's hint; after any other transient failure the provider
+    is searched for the batch first, and only if none is found is the create tried again.
+
     Raises:
         AmbiguousBatchError: several provider batches could be the lost one.
-        ProviderError: the create call failed (a refused create leaves no intent behind).
+        ProviderError: the create call failed (a refused create leaves no intent behind; an
+            unsettled one leaves its intent, for the lookup on the next run).
     """
     existing = ledger.get_batch(chunk.id)
     if existing is not None and existing.batch_id is not None:
@@ -150,16 +168,25 @@ def submit_chunk(chunk: ChunkRow, *, adapter: BatchAdapter, ledger: Ledger) -> B
         adopted = _adopt_lost_batch(chunk, existing, adapter, ledger)
         if adopted is not None:
             return adopted
-        ledger.renew_intent(chunk.id)
-        intent = ledger.get_batch(chunk.id)
+        intent = existing
     else:
         intent = ledger.record_intent(chunk.id, adapter.provider)
-    assert intent is not None
-    try:
-        job = adapter.create(chunk.path, tag=_tag(chunk, intent.intent_at))
-    except PermanentProviderError:
-        ledger.drop_intent(chunk.id)  # refused: nothing exists at the provider, nothing billed
-        raise
+    tag = _tag(chunk, intent.intent_at)
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            job = adapter.create(chunk.path, tag=tag)
+            break
+        except PermanentProviderError:
+            ledger.drop_intent(chunk.id)  # refused: nothing exists at the provider, nothing billed
+            raise
+        except TransientProviderError as exc:
+            if attempt == CREATE_ATTEMPTS:
+                raise
+            sleep(exc.retry_after if exc.retry_after is not None else 2.0**attempt)
+            if exc.status_code != 429:  # the create may have happened: look before retrying
+                adopted = _adopt_lost_batch(chunk, intent, adapter, ledger)
+                if adopted is not None:
+                    return adopted
     ledger.record_batch(chunk.id, job)
     ledger.update_chunk(chunk.id, status="submitted")
     return job
@@ -239,8 +266,8 @@ def download_chunk(
     dest = dirs.results / f"batch_output_{adapter.provider}_{job.batch_id}.jsonl"
     if chunk.results_path is not None and chunk.results_path.exists():
         return chunk.results_path
-    if job.status is BatchStatus.FAILED and job.errors:
-        with atomic_writer(dest):
+    if job.status is BatchStatus.FAILED and (job.errors or not job.counts.total):
+        with atomic_writer(dest):  # refused as a whole: there are no results to fetch
             pass
     else:
         adapter.download_results(job.batch_id, dest)
@@ -277,10 +304,11 @@ def convert_chunk(
         timestamp=job.ended_at,
     )
     missing_error = None
-    if job.errors:
+    if job.status is BatchStatus.FAILED and (job.errors or not job.counts.total):
+        reasons = "; ".join(job.errors[:5]) or "no reason given"
         missing_error = RequestError(
             kind="batch_failed",
-            message="the provider refused the batch: " + "; ".join(job.errors[:5]),
+            message=f"the provider refused the batch: {reasons}",
             transient=False,
         )
     summary = write_records(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from interviews.errors import InputError
-from interviews.jsonl import atomic_writer, dumps_line, iter_jsonl
+from interviews.jsonl import iter_jsonl
 from interviews.personas import PersonaRecord
 from interviews.prompts import Prompts
 
@@ -75,20 +75,6 @@ def request_file_path(requests_dir: Path, provider: str, when: datetime) -> Path
         path = requests_dir / f"{stem}_{suffix}.jsonl"
         suffix += 1
     return path
-
-
-def write_requests(path: Path, requests: Iterable[CanonicalRequest]) -> int:
-    """Stream canonical requests into a JSONL file atomically; return how many were written.
-
-    Raises:
-        InputError: from rendering; nothing is left on disk in that case.
-    """
-    count = 0
-    with atomic_writer(path) as handle:
-        for request in requests:
-            handle.write(dumps_line(request.as_dict()))
-            count += 1
-    return count
 
 
 def read_requests(path: Path) -> Iterator[CanonicalRequest]:

@@ -17,7 +17,7 @@ from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
-def wait_for_batch(job: BatchJob, request_count: int, context: RunContext) -> BatchJob:
+def wait_batch(job: BatchJob, request_count: int, context: RunContext) -> BatchJob:
     """Poll the batch with capped backoff until it ends; show progress in the Prefect UI.
 
     Transient poll failures are logged and polled again (the loop owns that retry); the wait

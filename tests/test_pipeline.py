@@ -36,10 +36,10 @@ def params(**kw) -> BatchRunParameters:
     return BatchRunParameters(personas=str(SAMPLE), run_id="r1", **kw)
 
 
-def run_all(plan, adapter, ledger, dirs):
+def run_all(plan, adapter, ledger, dirs, sleep=None):
     summaries = []
     for chunk in plan.chunks:
-        job = submit_chunk(chunk, adapter=adapter, ledger=ledger)
+        job = submit_chunk(chunk, adapter=adapter, ledger=ledger, sleep=sleep or (lambda s: None))
         job = wait_chunk(
             job, adapter=adapter, ledger=ledger, backoff=Backoff(0, 0, 1), sleep=lambda s: None
         )
@@ -89,10 +89,23 @@ def test_full_run_survives_429_and_500(setup, control) -> None:
         ]
     )
     plan = prepare_run(params(count=5), ledger=ledger, dirs=dirs)
-    [summary] = run_all(plan, adapter, ledger, dirs)
+    [summary] = run_all(plan, adapter, ledger, dirs, sleep=lambda s: None)
     assert summary.statuses == {"succeeded": 5}
     stats = control.stats()["anthropic"]
     assert stats["batches_created"] == 1 and stats["faults_fired"] == 3
+
+
+def test_create_500_is_looked_up_then_retried_once(setup, control) -> None:
+    adapter, ledger, dirs = setup
+    control.set_faults(http=[{"method": "POST", "path": "/batches$", "status": 500, "count": 1}])
+    plan = prepare_run(params(count=3), ledger=ledger, dirs=dirs)
+    sleeps: list[float] = []
+    job = submit_chunk(plan.chunks[0], adapter=adapter, ledger=ledger, sleep=sleeps.append)
+    assert sleeps == [2.0]
+    assert ledger.get_batch(plan.chunks[0].id).batch_id == job.batch_id
+    calls = control.stats()["anthropic"]["calls"]
+    assert control.stats()["anthropic"]["batches_created"] == 1
+    assert calls.get("GET /v1/messages/batches", 0) >= 1  # looked before creating again
 
 
 def test_rerun_same_run_id_never_creates_a_second_batch(setup, control) -> None:

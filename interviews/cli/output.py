@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -10,8 +11,10 @@ err_console = Console(stderr=True)
 
 
 def print_error(message: str) -> None:
-    """One clear error line on stderr."""
-    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    """One clear error line on stderr (the message is text, never Rich markup)."""
+    err_console.print(
+        f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True
+    )
 
 
 def print_rows(title: str, rows: list[tuple[str, str]]) -> None:
@@ -20,5 +23,5 @@ def print_rows(title: str, rows: list[tuple[str, str]]) -> None:
     table.add_column(style="bold")
     table.add_column()
     for label, value in rows:
-        table.add_row(label, value)
+        table.add_row(escape(label), escape(value))
     console.print(table)

@@ -26,10 +26,10 @@ from interviews.batch_types import (
     RequestOutcome,
 )
 from interviews.costs import Usage
-from interviews.errors import ResultParseError, UnknownBatchStatusError
+from interviews.errors import UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag
-from interviews.providers.sdk_errors import body_detail, connection_error, status_error
+from interviews.providers.sdk_errors import sdk_errors
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "anthropic"
@@ -92,25 +92,13 @@ def _to_job(batch: Any) -> BatchJob:
 
 @contextlib.contextmanager
 def _sdk_errors(action: str) -> Iterator[None]:
-    """Translate SDK exceptions into our tree, by status code and type only."""
+    """Translate Anthropic SDK exceptions into our tree, by status code and type only."""
     import anthropic
 
-    try:
+    with sdk_errors(
+        anthropic, provider=PROVIDER, label="Anthropic", key_var="ANTHROPIC_API_KEY", action=action
+    ):
         yield
-    except anthropic.APIStatusError as exc:
-        raise status_error(
-            provider=PROVIDER,
-            label="Anthropic",
-            key_var="ANTHROPIC_API_KEY",
-            action=action,
-            status=exc.status_code,
-            detail=body_detail(exc.body, str(exc.message)),
-            request_id=exc.request_id,
-        ) from exc
-    except anthropic.APIConnectionError as exc:  # includes APITimeoutError
-        raise connection_error(
-            provider=PROVIDER, label="Anthropic", action=action, name=type(exc).__name__
-        ) from exc
 
 
 def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
@@ -226,7 +214,11 @@ class AnthropicBatchAdapter(BatchAdapter):
         with lines_path.open("rb") as handle:
             requests = [orjson.loads(line) for line in handle if line.strip()]
         with _sdk_errors("batch create"):
-            batch = self._client.messages.batches.create(requests=requests)
+            # never retried by the SDK: a retry after a lost answer would create a second
+            # batch; the submit step settles failures through the ledger and a lookup instead
+            batch = self._client.with_options(max_retries=0).messages.batches.create(
+                requests=requests
+            )
         return _to_job(batch)
 
     def retrieve(self, batch_id: str) -> BatchJob:
@@ -254,24 +246,7 @@ class AnthropicBatchAdapter(BatchAdapter):
                 decoder.close()
         return written
 
-    @staticmethod
-    def parse_results(path: Path) -> Iterator[RequestOutcome]:
-        """Read an Anthropic results file into outcomes.
-
-        Raises:
-            ResultParseError: a line is not valid JSON or not a result line (names the line).
-        """
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    yield outcome_from_line(orjson.loads(raw))
-                except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    raise ResultParseError(
-                        f"{path}:{number}: not an Anthropic batch result line ({exc!r}); "
-                        "download the results again"
-                    ) from exc
+    outcome_from_line = staticmethod(outcome_from_line)
 
     def find_batches(self, tag: BatchTag) -> list[BatchJob]:
         """Batches created near `tag.intent_at` with exactly `tag.request_count` requests.

@@ -15,7 +15,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
+
 from interviews.batch_types import BatchJob, RequestOutcome
+from interviews.errors import ResultParseError
 from interviews.requests import CanonicalRequest
 
 
@@ -75,8 +78,27 @@ class BatchAdapter(ABC):
 
     @staticmethod
     @abstractmethod
-    def parse_results(path: Path) -> Iterator[RequestOutcome]:
-        """Read a raw results file (as downloaded, or downloaded by hand) into outcomes."""
+    def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
+        """Normalize one parsed result line (raises KeyError/TypeError/ValueError if foreign)."""
+
+    @classmethod
+    def parse_results(cls, path: Path) -> Iterator[RequestOutcome]:
+        """Read a raw results file (as downloaded, or downloaded by hand) into outcomes.
+
+        Raises:
+            ResultParseError: a line is not valid JSON or not this provider's result line.
+        """
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    yield cls.outcome_from_line(orjson.loads(raw))
+                except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+                    raise ResultParseError(
+                        f"{path}:{number}: not a {cls.provider} batch result line ({exc!r}); "
+                        "download the results again"
+                    ) from exc
 
     @abstractmethod
     def find_batches(self, tag: BatchTag) -> list[BatchJob]:

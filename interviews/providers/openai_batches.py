@@ -28,10 +28,10 @@ from interviews.batch_types import (
     RequestOutcome,
 )
 from interviews.costs import Usage
-from interviews.errors import ResultParseError, UnknownBatchStatusError, is_transient_status
+from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag
-from interviews.providers.sdk_errors import body_detail, connection_error, status_error
+from interviews.providers.sdk_errors import sdk_errors
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "openai"
@@ -50,6 +50,8 @@ _STATUS_MAP: dict[str, BatchStatus] = {
     "cancelled": BatchStatus.CANCELED,
     "failed": BatchStatus.FAILED,
 }
+
+_FINISHED = frozenset({"completed", "expired", "cancelled", "failed"})
 
 # `error.code` of `response: null` lines that mean the request never ran.
 _NOT_RUN = {"batch_expired": OutcomeStatus.EXPIRED, "batch_cancelled": OutcomeStatus.CANCELED}
@@ -112,25 +114,13 @@ def _to_job(batch: Any) -> BatchJob:
 
 @contextlib.contextmanager
 def _sdk_errors(action: str) -> Iterator[None]:
-    """Translate SDK exceptions into our tree, by status code and type only."""
+    """Translate OpenAI SDK exceptions into our tree, by status code and type only."""
     import openai
 
-    try:
+    with sdk_errors(
+        openai, provider=PROVIDER, label="OpenAI", key_var="OPENAI_API_KEY", action=action
+    ):
         yield
-    except openai.APIStatusError as exc:
-        raise status_error(
-            provider=PROVIDER,
-            label="OpenAI",
-            key_var="OPENAI_API_KEY",
-            action=action,
-            status=exc.status_code,
-            detail=body_detail(exc.body, str(exc.message)),
-            request_id=exc.request_id,
-        ) from exc
-    except openai.APIConnectionError as exc:  # includes APITimeoutError
-        raise connection_error(
-            provider=PROVIDER, label="OpenAI", action=action, name=type(exc).__name__
-        ) from exc
 
 
 def _chat_outcome(custom_id: str, body: dict[str, Any]) -> RequestOutcome:
@@ -316,7 +306,9 @@ class OpenAIBatchAdapter(BatchAdapter):
                         file=(name, handle, "application/jsonl"), purpose="batch"
                     ).id
         with _sdk_errors("batch create"):
-            batch = self._client.batches.create(
+            # never retried by the SDK: a retry after a lost answer would create a second
+            # batch; the submit step settles failures through the ledger and a lookup instead
+            batch = self._client.with_options(max_retries=0).batches.create(
                 input_file_id=file_id,
                 endpoint=endpoint,
                 completion_window="24h",
@@ -361,24 +353,7 @@ class OpenAIBatchAdapter(BatchAdapter):
                             last = chunk[-1:] or last
         return written
 
-    @staticmethod
-    def parse_results(path: Path) -> Iterator[RequestOutcome]:
-        """Read an OpenAI output and/or error file into outcomes.
-
-        Raises:
-            ResultParseError: a line is not valid JSON or not a batch output line.
-        """
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    yield outcome_from_line(orjson.loads(raw))
-                except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-                    raise ResultParseError(
-                        f"{path}:{number}: not an OpenAI batch output line ({exc!r}); "
-                        "download the results again"
-                    ) from exc
+    outcome_from_line = staticmethod(outcome_from_line)
 
     def find_batches(self, tag: BatchTag) -> list[BatchJob]:
         """Batches whose metadata names this run and chunk (created after the intent)."""

@@ -5,6 +5,10 @@ Transient versus permanent comes from the status code alone; the message says wh
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from types import ModuleType
+
 from interviews.errors import (
     PermanentProviderError,
     ProviderError,
@@ -60,3 +64,49 @@ def body_detail(body: object, fallback: str) -> str:
     if isinstance(error, dict) and error.get("message"):
         return f"{error.get('type') or error.get('code') or 'error'}: {error['message']}"
     return fallback
+
+
+def retry_after_seconds(headers: object) -> float | None:
+    """The server's `retry-after-ms` / `retry-after` hint in seconds (numeric forms only)."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = get(name)
+        if value:
+            try:
+                return float(value) * scale
+            except ValueError:
+                continue
+    return None
+
+
+@contextlib.contextmanager
+def sdk_errors(
+    sdk: ModuleType, *, provider: str, label: str, key_var: str, action: str
+) -> Iterator[None]:
+    """Translate a Stainless SDK's exceptions (`anthropic`, `openai`) into our tree.
+
+    Also catches transport errors raised while a streamed body is being read (a dropped
+    connection mid-download), which the SDKs let through as raw `httpx2` errors.
+    """
+    import httpx2
+
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        error = status_error(
+            provider=provider,
+            label=label,
+            key_var=key_var,
+            action=action,
+            status=exc.status_code,
+            detail=body_detail(exc.body, str(exc.message)),
+            request_id=exc.request_id,
+        )
+        error.retry_after = retry_after_seconds(exc.response.headers)
+        raise error from exc
+    except (sdk.APIConnectionError, httpx2.TransportError) as exc:  # incl. timeouts
+        raise connection_error(
+            provider=provider, label=label, action=action, name=type(exc).__name__
+        ) from exc

@@ -108,29 +108,23 @@ def test_cancel_keeps_finished_answers(emu, control, tmp_path: Path) -> None:
     assert job.counts.canceled and job.counts.succeeded
 
 
-def test_429_and_500_survived_by_sdk_retries(emu, control, tmp_path: Path) -> None:
+def test_reads_survive_500_but_create_is_never_retried_by_the_sdk(
+    emu, control, tmp_path: Path
+) -> None:
     control.set_faults(
         http=[
-            {
-                "provider": "anthropic",
-                "method": "POST",
-                "path": "/batches$",
-                "status": 429,
-                "count": 1,
-            },
-            {
-                "provider": "anthropic",
-                "method": "GET",
-                "path": "/batches/",
-                "status": 500,
-                "count": 1,
-            },
+            {"provider": "anthropic", "method": "POST", "path": "/batches$", "status": 429},
+            {"provider": "anthropic", "method": "GET", "path": "/batches/", "status": 500},
         ]
     )
     adapter = make_adapter(emu, max_retries=2)
+    with pytest.raises(TransientProviderError) as caught:
+        adapter.create(lines_file(tmp_path, 2), tag=tag(2))
+    assert caught.value.status_code == 429 and caught.value.retry_after == pytest.approx(0.01)
     job = adapter.retrieve(adapter.create(lines_file(tmp_path, 2), tag=tag(2)).batch_id)
-    assert job.status is BatchStatus.SUCCEEDED
-    assert control.stats()["anthropic"]["batches_created"] == 1
+    assert job.status is BatchStatus.SUCCEEDED  # the GET's 500 was retried by the SDK
+    stats = control.stats()["anthropic"]
+    assert stats["batches_created"] == 1 and stats["faults_fired"] == 2
 
 
 def test_errors_are_classified_by_status(emu, control, tmp_path: Path) -> None:
