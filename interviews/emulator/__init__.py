@@ -1,7 +1,7 @@
 """Local emulator of the providers' batch APIs, for the demo and the test suite.
 
 One Starlette app serves each provider's real wire protocol under its own path prefix
-(`/anthropic`, later `/openai`, `/vertex`, `/gemini`) plus test-only control routes under
+(`/anthropic`, `/openai`, later `/vertex`, `/gemini`) plus test-only control routes under
 `/_emulator/`. State (batches, clock, faults, stats) lives in one thread-safe `EmulatorState`.
 It is never a code path of the pipeline itself.
 """

@@ -7,6 +7,7 @@ question's topic, and varies by a hash of (custom_id, question): the same reques
 the same answer, so demo output reads like an interview and tests stay deterministic.
 """
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ def approx_tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
+# A persona's system prompt repeats for each of its questions, so parsing is cached; callers
+# never mutate the returned Persona.
+@functools.lru_cache(maxsize=4096)
 def parse_persona(system: str) -> Persona:
     """Pull name, age, occupation and the health record out of free system-prompt text."""
     found: dict[str, str] = {}
@@ -204,6 +208,7 @@ _GENERAL = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def _topic(question: str) -> tuple[str, tuple[str, ...]]:
     """What the question is about: the topic with the most keyword hits (first wins ties)."""
     text = question.lower()

@@ -5,6 +5,7 @@ from starlette.routing import Mount
 
 from interviews.emulator.anthropic_routes import anthropic_app
 from interviews.emulator.control_routes import control_routes
+from interviews.emulator.openai_routes import openai_app
 from interviews.emulator.state import EmulatorState
 
 
@@ -12,14 +13,15 @@ def create_app(state: EmulatorState | None = None) -> Starlette:
     """Build the app around `state` (a fresh one if None), reachable as `app.state.emulator`.
 
     Providers live under their own prefixes so their paths cannot clash (PROVIDERS.md
-    Part 2 §7): SDK clients use `base_url=<url>/anthropic`, and later `/openai/v1`, `/vertex`,
-    `/gemini`.
+    Part 2 §7): SDK clients use `base_url=<url>/anthropic` and `<url>/openai/v1`, and later
+    `/vertex`, `/gemini`.
     """
     state = state or EmulatorState()
     app = Starlette(
         routes=[
             Mount("/_emulator", routes=control_routes(state)),
             Mount("/anthropic", app=anthropic_app(state)),
+            Mount("/openai", app=openai_app(state)),
         ]
     )
     app.state.emulator = state

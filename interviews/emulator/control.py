@@ -69,7 +69,7 @@ class EmulatorControl:
         self._call("POST", "/faults", {})
 
     def stats(self) -> dict[str, Any]:
-        """Per-provider counters: batches_created, requests_received, faults_fired, calls."""
+        """Per-provider counters (batches, uploads, request lines, faults fired, calls)."""
         return self._call("GET", "/stats")
 
     def close(self) -> None:

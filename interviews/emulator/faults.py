@@ -8,9 +8,15 @@ The JSON accepted by `POST /_emulator/faults` (it replaces all current faults; `
                                "message": "..."} | {"type": "expired"} | {"type": "canceled"}},
      "truncate_results": false}
 
-HTTP faults fire `count` times, then stop. Line faults override a request's outcome when its
-batch ends. `truncate_results` is `true` (every download) or an int (that many downloads).
-`Faults` is not locked itself; `EmulatorState` guards it.
+HTTP faults fire `count` times, then stop; `provider` is `anthropic` or `openai` (None: any),
+and `path` is a regex searched in the path after the provider prefix (e.g. `/v1/batches`).
+Line faults override a request's outcome when its batch ends. On OpenAI batches every line fault
+becomes an error-file line: `errored` an HTTP error response (status 429 for
+`rate_limit_error`, else 500, with `error_type` as the error body's type), `expired` a
+`batch_expired` and `canceled` a `batch_cancelled` line. `truncate_results` is `true` (every
+download) or an int (that many downloads); it cuts Anthropic results downloads and OpenAI
+`batch_output` file-content downloads mid-line. `Faults` is not locked itself; `EmulatorState`
+guards it.
 """
 
 import re

@@ -56,6 +56,11 @@ class EmulatorServer:
         """`base_url` for `anthropic.Anthropic`."""
         return self.url + "/anthropic"
 
+    @property
+    def openai_base_url(self) -> str:
+        """`base_url` for `openai.OpenAI` (it includes `/v1`, as the SDK expects)."""
+        return self.url + "/openai/v1"
+
     def start(self) -> Self:
         """Bind, start serving and wait until requests are accepted."""
         if self._thread is not None:

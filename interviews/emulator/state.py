@@ -1,4 +1,4 @@
-"""The emulator's shared core: clock, config, faults, stats and every provider's batches."""
+"""The emulator's shared core: clock, config, faults, stats, every provider's batches and files."""
 
 import threading
 from collections import Counter
@@ -22,6 +22,8 @@ class ProviderStats:
     """Counters for one provider, so tests can assert what a client really sent."""
 
     batches_created: int = 0
+    files_uploaded: int = 0
+    """Files clients uploaded (files the emulator writes, such as batch output, do not count)."""
     requests_received: int = 0
     """Request lines across all created batches (not HTTP calls; those are in `calls`)."""
     faults_fired: int = 0
@@ -32,6 +34,7 @@ class ProviderStats:
         """A JSON-ready copy."""
         return {
             "batches_created": self.batches_created,
+            "files_uploaded": self.files_uploaded,
             "requests_received": self.requests_received,
             "faults_fired": self.faults_fired,
             "calls": dict(self.calls),
@@ -41,9 +44,10 @@ class ProviderStats:
 class EmulatorState:
     """Everything the emulator remembers, safe to share between uvicorn's thread and tests.
 
-    `lock` (re-entrant) guards batches, stats, faults and config; the clock has its own lock.
-    Provider modules keep their batches in `batches[provider]` and hold `lock` while they read
-    or change them.
+    `lock` (re-entrant) guards batches, files, stats, faults and config; the clock has its own
+    lock. Provider modules keep their batches in `batches[provider]` and their files (OpenAI
+    Files, later Gemini files) in `files[provider]`, and hold `lock` while they read or change
+    them.
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
@@ -53,12 +57,14 @@ class EmulatorState:
         self.config = self._default_config
         self.faults = Faults()
         self.batches: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}
         self._stats: dict[str, ProviderStats] = {}
 
     def register_provider(self, provider: str) -> None:
-        """Make `provider` known, so its stats and batch store exist even before any call."""
+        """Make `provider` known, so its stats, batch and file stores exist before any call."""
         with self.lock:
             self.batches.setdefault(provider, {})
+            self.files.setdefault(provider, {})
             self._stats.setdefault(provider, ProviderStats())
 
     def now(self) -> float:
@@ -120,12 +126,12 @@ class EmulatorState:
             return {name: stats.snapshot() for name, stats in self._stats.items()}
 
     def reset(self) -> None:
-        """Forget batches, faults and stats and restore the default config.
+        """Forget batches, files, faults and stats and restore the default config.
 
         The clock keeps its offset: time only moves forward.
         """
         with self.lock:
-            for store in self.batches.values():
+            for store in (*self.batches.values(), *self.files.values()):
                 store.clear()
             for name in self._stats:
                 self._stats[name] = ProviderStats()

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import orjson
+
 NAMES = ("Maria Lopez", "James Carter", "Aiko Tanaka", "Samuel Okafor", "Elena Petrova")
 
 
@@ -37,3 +39,57 @@ def make_requests(count: int, **overrides: Any) -> list[dict[str, Any]]:
         }
         for i in range(count)
     ]
+
+
+CHAT = "/v1/chat/completions"
+RESPONSES = "/v1/responses"
+QUESTION = "How have you been feeling since your last visit?"
+
+
+def chat_lines(count: int, model: str = "gpt-5-mini", **overrides: Any) -> list[dict[str, Any]]:
+    """`count` OpenAI batch input lines for `/v1/chat/completions`, custom ids `interview_0…`."""
+    return [
+        {
+            "custom_id": f"interview_{i}",
+            "method": "POST",
+            "url": CHAT,
+            "body": {
+                "model": model,
+                "messages": [
+                    {"role": "system", "content": system_prompt(i)},
+                    {"role": "user", "content": QUESTION},
+                ],
+                "max_completion_tokens": 2048,
+                **overrides,
+            },
+        }
+        for i in range(count)
+    ]
+
+
+def responses_lines(
+    count: int, model: str = "gpt-5-mini", **overrides: Any
+) -> list[dict[str, Any]]:
+    """`count` OpenAI batch input lines for `/v1/responses`, custom ids `interview_0…`."""
+    return [
+        {
+            "custom_id": f"interview_{i}",
+            "method": "POST",
+            "url": RESPONSES,
+            "body": {
+                "model": model,
+                "instructions": system_prompt(i),
+                "input": QUESTION,
+                "max_output_tokens": 2048,
+                **overrides,
+            },
+        }
+        for i in range(count)
+    ]
+
+
+def jsonl(lines: list[Any]) -> bytes:
+    """JSONL bytes; a `str` item is written verbatim (for malformed lines on purpose)."""
+    return b"".join(
+        (line.encode() if isinstance(line, str) else orjson.dumps(line)) + b"\n" for line in lines
+    )

@@ -8,10 +8,15 @@ from interviews.emulator import EmulatorControl, EmulatorServer, EmulatorState, 
 
 def test_health_and_stats_shape(control: EmulatorControl) -> None:
     health = control.health()
-    assert health["status"] == "ok" and "anthropic" in health["providers"]
-    assert control.stats() == {
-        "anthropic": {"batches_created": 0, "requests_received": 0, "faults_fired": 0, "calls": {}}
+    assert health["status"] == "ok" and health["providers"] == ["anthropic", "openai"]
+    empty = {
+        "batches_created": 0,
+        "files_uploaded": 0,
+        "requests_received": 0,
+        "faults_fired": 0,
+        "calls": {},
     }
+    assert control.stats() == {"anthropic": empty, "openai": empty}
 
 
 def test_advance_moves_the_clock_forward_only(
@@ -47,6 +52,7 @@ def test_a_second_server_gets_its_own_port_and_state() -> None:
     with EmulatorServer(state=state) as server:
         assert server.url.startswith("http://127.0.0.1:") and server.port > 0
         assert server.anthropic_base_url == server.url + "/anthropic"
+        assert server.openai_base_url == server.url + "/openai/v1"
         with EmulatorControl(server.url) as control:
             control.advance(10)
         assert state.clock.offset == 10

@@ -59,7 +59,7 @@ def test_batch_interviews_flow_writes_records_and_report(
     assert len(list((data_dir / "interviews").glob("interview_*.json"))) == 6
     on_disk = orjson.loads((data_dir / "runs" / "flow1" / "summary.json").read_bytes())
     assert on_disk["run_id"] == "flow1"
-    [raw] = (data_dir / "batch_results").glob("batch_output_anthropic_*.jsonl")
+    [raw] = (data_dir / "batch_results").glob(f"batch_output_{provider}_*.jsonl")
     assert len(raw.read_bytes().splitlines()) == 6
 
 

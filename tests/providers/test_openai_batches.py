@@ -172,7 +172,7 @@ def test_429_and_500_survived(emu, control, tmp_path: Path) -> None:
     control.set_faults(
         http=[
             {"provider": "openai", "method": "POST", "path": "/files$", "status": 429},
-            {"provider": "openai", "method": "POST", "path": "/batches$", "status": 500},
+            {"provider": "openai", "method": "GET", "path": "/batches/", "status": 500},
             {"provider": "openai", "method": "GET", "path": "/content$", "status": 503},
         ]
     )
