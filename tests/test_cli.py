@@ -266,3 +266,50 @@ def test_emulator_refuses_a_non_loopback_address() -> None:
     result = cli("emulator", "serve", "--host", "0.0.0.0", "--port", "9")
     assert result.returncode == 1
     assert "loopback" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_convert_openai_output_file(tmp_path: Path, data_dir: Path) -> None:
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-6.1-terra",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "Mostly fine, thanks."},
+            }
+        ],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 5, "total_tokens": 55},
+    }
+    results = write_jsonl(
+        tmp_path / "batch_output_openai.jsonl",
+        [
+            json.dumps(
+                {
+                    "id": "r1",
+                    "custom_id": "interview_2",
+                    "error": None,
+                    "response": {"status_code": 200, "request_id": "q", "body": body},
+                }
+            ),
+            json.dumps(
+                {
+                    "id": "r2",
+                    "custom_id": "interview_3",
+                    "response": None,
+                    "error": {"code": "batch_expired", "message": "window ended"},
+                }
+            ),
+        ],
+    )
+    result = cli(
+        "convert", "--provider", "openai", "--results", str(results), "--data-dir", str(data_dir)
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads((data_dir / "interviews" / "interview_2.json").read_text())
+    assert record["model"] == "gpt-6.1-terra" and record["provider"] == "openai"
+    assert record["transcript"][-1]["content"] == "Mostly fine, thanks."
+    expired = json.loads((data_dir / "interviews" / "interview_3.json").read_text())
+    assert expired["status"] == "expired"

@@ -222,3 +222,27 @@ def test_openai_batch_refused_as_a_whole_gives_every_request_its_reason(
     record = orjson.loads((dirs.interviews / "interview_0.json").read_bytes())
     assert record["error"]["type"] == "batch_failed"
     assert "line 2" in record["error"]["message"]
+
+
+def test_openai_run_survives_create_faults_with_one_batch_and_one_upload(
+    emu, control, data_dir: Path
+) -> None:
+    from interviews.providers.openai_batches import OpenAIBatchAdapter
+
+    adapter = OpenAIBatchAdapter(api_key="k", base_url=emu.openai_base_url, strict_responses=True)
+    ledger, dirs = Ledger.open(data_dir), DataDirs(data_dir)
+    control.set_faults(
+        http=[
+            {"provider": "openai", "method": "POST", "path": "/batches$", "status": 429},
+            {"provider": "openai", "method": "POST", "path": "/batches$", "status": 502},
+        ]
+    )
+    plan = prepare_run(
+        BatchRunParameters(personas=str(SAMPLE), run_id="o1", count=4, provider="openai"),
+        ledger=ledger,
+        dirs=dirs,
+    )
+    [summary] = run_all(plan, adapter, ledger, dirs)
+    assert summary.statuses == {"succeeded": 4}
+    stats = control.stats()["openai"]
+    assert (stats["batches_created"], stats["files_uploaded"]) == (1, 1)
