@@ -1,5 +1,17 @@
 """Prefect blocks: provider credentials and endpoints."""
 
-from blocks.credentials import AnthropicCredentials, OpenAICredentials, resolve_credentials
+from blocks.credentials import (
+    AnthropicCredentials,
+    GeminiCredentials,
+    OpenAICredentials,
+    VertexBatchSettings,
+    resolve_credentials,
+)
 
-__all__ = ["AnthropicCredentials", "OpenAICredentials", "resolve_credentials"]
+__all__ = [
+    "AnthropicCredentials",
+    "GeminiCredentials",
+    "OpenAICredentials",
+    "VertexBatchSettings",
+    "resolve_credentials",
+]

@@ -1,19 +1,20 @@
 """Prefect blocks holding provider credentials and endpoints (no business logic).
 
 Secrets are `SecretStr`: masked in the UI, the API and every repr; unwrapped only when a client
-is built.
+is built. Each block can also be built from the provider's standard environment variables.
 """
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
 from prefect.blocks.core import Block
+from prefect_gcp import GcpCredentials
 from pydantic import Field, SecretStr
 
 from interviews.errors import ConfigurationError
 from interviews.providers.base import BatchAdapter
-from interviews.settings import PROVIDER_ENV, require_credentials
+from interviews.settings import env_value, require_credentials
 
 
 class AnthropicCredentials(Block):
@@ -39,6 +40,11 @@ class AnthropicCredentials(Block):
         default=None,
         description="API root without /v1; empty means https://api.anthropic.com.",
     )
+
+    @classmethod
+    def from_env(cls) -> AnthropicCredentials:
+        """From `ANTHROPIC_API_KEY` (and `ANTHROPIC_BASE_URL`)."""
+        return cls(api_key=env_value("ANTHROPIC_API_KEY"), base_url=env_value("ANTHROPIC_BASE_URL"))
 
     def get_adapter(self, *, max_retries: int = 2) -> BatchAdapter:
         """Build the Anthropic batch adapter from these credentials."""
@@ -76,6 +82,16 @@ class OpenAICredentials(Block):
     organization: str | None = Field(default=None, description="OpenAI organization id, if any.")
     project: str | None = Field(default=None, description="OpenAI project id, if any.")
 
+    @classmethod
+    def from_env(cls) -> OpenAICredentials:
+        """From `OPENAI_API_KEY` (and `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`)."""
+        return cls(
+            api_key=env_value("OPENAI_API_KEY"),
+            base_url=env_value("OPENAI_BASE_URL"),
+            organization=env_value("OPENAI_ORG_ID"),
+            project=env_value("OPENAI_PROJECT_ID"),
+        )
+
     def get_adapter(self, *, max_retries: int = 2) -> BatchAdapter:
         """Build the OpenAI batch adapter from these credentials."""
         from interviews.providers.openai_batches import OpenAIBatchAdapter
@@ -89,18 +105,137 @@ class OpenAICredentials(Block):
         )
 
 
-CREDENTIAL_BLOCKS: dict[str, type[Block]] = {
+class VertexBatchSettings(Block):
+    """Where Vertex AI batch jobs run and stage their files, and how they authenticate.
+
+    Authentication comes from the nested prefect-gcp `GcpCredentials` block (service account
+    or Application Default Credentials), or from a short-lived OAuth access token.
+
+    Example:
+        Load a saved block and build the batch adapter:
+        ```python
+        from blocks.credentials import VertexBatchSettings
+        adapter = VertexBatchSettings.load("BLOCK_NAME").get_adapter()
+        ```
+    """
+
+    _block_type_name = "Vertex Batch Settings"
+    _block_type_slug = "vertex-batch-settings"
+    _description = "Project, region, GCS staging bucket and credentials for Vertex AI batch jobs."
+    _documentation_url = "https://cloud.google.com/vertex-ai/docs/predictions/batch-predictions"
+
+    project: str = Field(default=..., description="GCP project id.")
+    location: str = Field(default="us-central1", description="Vertex region, or global.")
+    bucket: str = Field(default=..., description="GCS bucket for batch inputs and outputs.")
+    prefix: str = Field(default="interviews", description="Folder inside the bucket.")
+    gcp_credentials: GcpCredentials | None = Field(
+        default=None,
+        description="Service account or ADC credentials; empty means Application Default "
+        "Credentials, unless an access token is given.",
+    )
+    access_token: SecretStr | None = Field(
+        default=None, description="A short-lived OAuth access token instead of credentials."
+    )
+    api_endpoint: str | None = Field(
+        default=None, description="Vertex API root; empty means the regional Google endpoint."
+    )
+    storage_endpoint: str | None = Field(
+        default=None, description="GCS API root; empty means Google Cloud Storage."
+    )
+
+    @classmethod
+    def from_env(cls) -> VertexBatchSettings:
+        """From `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION` and `INTERVIEWS_GCS_BUCKET`,
+        with Application Default Credentials."""
+        return cls(
+            project=env_value("GOOGLE_CLOUD_PROJECT"),
+            location=env_value("GOOGLE_CLOUD_LOCATION") or "us-central1",
+            bucket=env_value("INTERVIEWS_GCS_BUCKET"),
+        )
+
+    def _google_credentials(self) -> Any:
+        if self.gcp_credentials is not None:
+            return self.gcp_credentials.get_credentials_from_service_account()
+        if self.access_token is not None:
+            from google.oauth2.credentials import Credentials
+
+            return Credentials(token=self.access_token.get_secret_value())
+        return None  # Application Default Credentials
+
+    def get_adapter(self) -> BatchAdapter:
+        """Build the Vertex batch adapter from these settings."""
+        from interviews.providers.vertex_batches import VertexBatchAdapter
+
+        return VertexBatchAdapter(
+            project=self.project,
+            location=self.location,
+            bucket=self.bucket,
+            prefix=self.prefix,
+            credentials=self._google_credentials(),
+            api_endpoint=self.api_endpoint,
+            storage_endpoint=self.storage_endpoint,
+        )
+
+
+class GeminiCredentials(Block):
+    """Gemini Developer API key and endpoint for batch mode.
+
+    Example:
+        Load a saved block and build the batch adapter:
+        ```python
+        from blocks.credentials import GeminiCredentials
+        adapter = GeminiCredentials.load("BLOCK_NAME").get_adapter()
+        ```
+    """
+
+    _block_type_name = "Gemini Credentials"
+    _block_type_slug = "gemini-credentials"
+    _description = "API key and base URL for the Gemini Developer API's batch mode."
+    _documentation_url = "https://ai.google.dev/gemini-api/docs/batch-api"
+
+    api_key: SecretStr = Field(
+        default=..., description="Gemini API key (kept encrypted; never logged)."
+    )
+    base_url: str | None = Field(
+        default=None, description="API root; empty means https://generativelanguage.googleapis.com."
+    )
+    api_version: str | None = Field(
+        default=None, description="API version such as v1beta; empty means the SDK's default."
+    )
+
+    @classmethod
+    def from_env(cls) -> GeminiCredentials:
+        """From `GEMINI_API_KEY` or `GOOGLE_API_KEY` (and `GOOGLE_GEMINI_BASE_URL`)."""
+        return cls(
+            api_key=env_value("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+            base_url=env_value("GOOGLE_GEMINI_BASE_URL"),
+        )
+
+    def get_adapter(self) -> BatchAdapter:
+        """Build the Gemini batch adapter from these credentials."""
+        from interviews.providers.gemini_batches import GeminiBatchAdapter
+
+        return GeminiBatchAdapter(
+            api_key=self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            api_version=self.api_version,
+        )
+
+
+CREDENTIAL_BLOCKS: dict[str, type[Any]] = {
     "anthropic": AnthropicCredentials,
     "openai": OpenAICredentials,
+    "vertex": VertexBatchSettings,
+    "gemini": GeminiCredentials,
 }
 
 
-def resolve_credentials(provider: str, block_name: str | None) -> Block:
-    """The provider's credentials: the named block, else the provider's standard env vars.
+def resolve_credentials(provider: str, block_name: str | None) -> Any:
+    """The provider's credentials block: the named one, else one built from the environment.
 
     Raises:
-        ConfigurationError: neither a block name nor the env var is available; the message
-            says how to set either.
+        ConfigurationError: no block name and the environment lacks what the provider needs;
+            or the named block does not exist. The message says how to fix either.
     """
     block_cls = CREDENTIAL_BLOCKS[provider]
     if block_name:
@@ -109,8 +244,7 @@ def resolve_credentials(provider: str, block_name: str | None) -> Block:
         except ValueError as exc:
             raise ConfigurationError(
                 f"no {block_cls._block_type_slug} block named {block_name!r}; create it in the "
-                "Prefect UI or with `interviews setup`"
+                "Prefect UI or in code (see the README)"
             ) from exc
     require_credentials(provider, None)
-    key_var, url_var = PROVIDER_ENV[provider]
-    return block_cls(api_key=os.environ[key_var], base_url=os.environ.get(url_var) or None)
+    return block_cls.from_env()

@@ -40,7 +40,38 @@ def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(params.model_copy(update={"provider": "openai"}))
 
 
-PROVIDER_FLOWS = {"anthropic": anthropic_batch, "openai": openai_batch}
+@flow(name="vertex-batch", log_prints=True)
+def vertex_batch(params: BatchRunParameters) -> dict[str, Any]:
+    """Interview personas through Vertex AI batch prediction (Gemini; GCS staging; 50 % off).
+
+    Args:
+        params: the run; `params.provider` must be "vertex".
+
+    Returns:
+        The run summary (counts, tokens, cost at batch and real-time prices).
+    """
+    return run_batch(params.model_copy(update={"provider": "vertex"}))
+
+
+@flow(name="gemini-batch", log_prints=True)
+def gemini_batch(params: BatchRunParameters) -> dict[str, Any]:
+    """Interview personas through the Gemini Developer API's batch mode (50 % off).
+
+    Args:
+        params: the run; `params.provider` must be "gemini".
+
+    Returns:
+        The run summary (counts, tokens, cost at batch and real-time prices).
+    """
+    return run_batch(params.model_copy(update={"provider": "gemini"}))
+
+
+PROVIDER_FLOWS = {
+    "anthropic": anthropic_batch,
+    "openai": openai_batch,
+    "vertex": vertex_batch,
+    "gemini": gemini_batch,
+}
 
 
 @flow(name="batch-interviews", log_prints=True)

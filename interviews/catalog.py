@@ -11,10 +11,16 @@ from importlib import resources
 
 from interviews.errors import CatalogError
 
-PROVIDERS = ("anthropic", "openai")
+PROVIDERS = ("anthropic", "openai", "vertex", "gemini")
 
 # How long a provider may take to finish a batch; a model must still be served at the end.
-BATCH_WINDOW = {"anthropic": timedelta(hours=24), "openai": timedelta(hours=24)}
+# Vertex: up to 72 h queued plus 24 h running; Gemini API: a 24 h target, jobs expire at 48 h.
+BATCH_WINDOW = {
+    "anthropic": timedelta(hours=24),
+    "openai": timedelta(hours=24),
+    "vertex": timedelta(hours=96),
+    "gemini": timedelta(hours=48),
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,10 @@ class ModelInfo:
     retires: date | None = None
     successor: str | None = None
     aliases: tuple[str, ...] = ()
+    note: str | None = None
+    # whether the batch discount also applies to cached-input tokens (Anthropic, OpenAI: yes;
+    # Vertex: no, the cache discount alone applies)
+    batch_discounts_cache: bool = True
 
     @property
     def batch_discount(self) -> Decimal:
@@ -79,6 +89,8 @@ def load_catalog() -> tuple[ModelInfo, ...]:
                 retires=raw.get("retires"),
                 successor=raw.get("successor"),
                 aliases=tuple(raw.get("aliases", ())),
+                note=raw.get("note"),
+                batch_discounts_cache=raw.get("batch_discounts_cache", True),
             )
         )
     return tuple(models)

@@ -52,8 +52,9 @@ def usage_cost(model: ModelInfo, usage: Usage, *, batch: bool) -> Decimal:
     """What `usage` costs at batch (`batch=True`) or real-time prices, in USD."""
     input_price = model.batch_input if batch else model.input
     output_price = model.batch_output if batch else model.output
-    # cache prices are listed at standard rates; batch discounts them like input (Anthropic)
-    scale = model.batch_discount if batch else Decimal(1)
+    # cache prices are listed at standard rates; batch discounts them like input, except where
+    # the provider does not stack the two discounts (Vertex)
+    scale = model.batch_discount if batch and model.batch_discounts_cache else Decimal(1)
     total = usage.input_tokens * input_price + usage.output_tokens * output_price
     if usage.cache_read_tokens:
         total += usage.cache_read_tokens * (model.cache_read or model.input) * scale

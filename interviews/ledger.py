@@ -48,6 +48,8 @@ chunks = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.ForeignKey("runs.run_id"), nullable=False),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
     sa.Column("round", sa.Integer, nullable=False),
     sa.Column("chunk_index", sa.Integer, nullable=False),
     sa.Column("path", sa.Text, nullable=False),
@@ -102,6 +104,8 @@ class ChunkRow:
 
     id: int
     run_id: str
+    provider: str
+    model: str
     round: int
     chunk_index: int
     path: Path
@@ -137,6 +141,8 @@ def _chunk(row: Any) -> ChunkRow:
     return ChunkRow(
         id=row.id,
         run_id=row.run_id,
+        provider=row.provider,
+        model=row.model,
         round=row.round,
         chunk_index=row.chunk_index,
         path=Path(row.path),
@@ -246,7 +252,7 @@ class Ledger:
                     updated_at=now,
                 )
             )
-            self._insert_chunks(conn, run_id, 0, files)
+            self._insert_chunks(conn, run_id, provider, model, 0, files)
 
     def update_run(self, run_id: str, **values: Any) -> None:
         """Set columns of a run (status, requests_path, estimate_usd, cost_usd, ...)."""
@@ -262,18 +268,24 @@ class Ledger:
         return dict(row._mapping) if row else None
 
     # ------------------------------------------------------------------ chunks
-    def add_chunks(self, run_id: str, round_: int, files: list[ChunkFile]) -> list[ChunkRow]:
+    def add_chunks(
+        self, run_id: str, provider: str, model: str, round_: int, files: list[ChunkFile]
+    ) -> list[ChunkRow]:
         """Record the chunks of a later round (all in one transaction)."""
         with self.engine.begin() as conn:
-            self._insert_chunks(conn, run_id, round_, files)
+            self._insert_chunks(conn, run_id, provider, model, round_, files)
         return self.chunks(run_id, round_)
 
     @staticmethod
-    def _insert_chunks(conn: Any, run_id: str, round_: int, files: list[ChunkFile]) -> None:
+    def _insert_chunks(
+        conn: Any, run_id: str, provider: str, model: str, round_: int, files: list[ChunkFile]
+    ) -> None:
         for chunk in files:
             conn.execute(
                 chunks.insert().values(
                     run_id=run_id,
+                    provider=provider,
+                    model=model,
                     round=round_,
                     chunk_index=chunk.index,
                     path=str(chunk.path),

@@ -102,6 +102,7 @@ def prepare_run(
 def _tag(chunk: ChunkRow, intent_at: datetime) -> BatchTag:
     return BatchTag(
         run_id=chunk.run_id,
+        model=chunk.model,
         chunk_key=chunk.key,
         fingerprint=chunk.sha256,
         request_count=chunk.request_count,

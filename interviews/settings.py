@@ -14,10 +14,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from interviews.errors import ConfigurationError
 
-# Each provider's standard environment variables: (API key, base URL).
-PROVIDER_ENV = {
-    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
-    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+# What each provider needs from the environment when no credentials block is named: a list of
+# requirements, each met by any one of its variables. (Vertex authenticates with Application
+# Default Credentials, e.g. GOOGLE_APPLICATION_CREDENTIALS, and needs a project and a bucket.)
+PROVIDER_ENV: dict[str, tuple[tuple[str, ...], ...]] = {
+    "anthropic": (("ANTHROPIC_API_KEY",),),
+    "openai": (("OPENAI_API_KEY",),),
+    "vertex": (("GOOGLE_CLOUD_PROJECT",), ("INTERVIEWS_GCS_BUCKET",)),
+    "gemini": (("GEMINI_API_KEY", "GOOGLE_API_KEY"),),
 }
 
 
@@ -45,15 +49,26 @@ def get_settings() -> Settings:
 
 
 def require_credentials(provider: str, block_name: str | None) -> None:
-    """Fail fast, before any work, when neither a block name nor the provider's key env var is
-    given. (Whether a named block exists is checked when it is loaded.)
+    """Fail fast, before any work, when neither a block name nor the provider's environment
+    variables are given. (Whether a named block exists is checked when it is loaded.)
 
     Raises:
-        ConfigurationError: naming both ways to provide the key.
+        ConfigurationError: naming both ways to provide the credentials.
     """
-    key_var, _ = PROVIDER_ENV[provider]
-    if not block_name and not os.environ.get(key_var):
+    if block_name:
+        return
+    missing = [
+        " or ".join(names)
+        for names in PROVIDER_ENV[provider]
+        if not any(os.environ.get(name) for name in names)
+    ]
+    if missing:
         raise ConfigurationError(
-            f"no {provider} credentials: set {key_var} or pass --credentials-block NAME "
-            f"(a saved {provider}-credentials block)"
+            f"no {provider} credentials: set {', '.join(missing)} or pass "
+            "--credentials-block NAME (a saved block; see the README)"
         )
+
+
+def env_value(*names: str) -> str | None:
+    """The first of `names` that is set in the environment."""
+    return next((os.environ[name] for name in names if os.environ.get(name)), None)

@@ -6,7 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DEFAULT_MODEL = {"anthropic": "claude-sonnet-5-5", "openai": "gpt-6.1-terra"}
+DEFAULT_MODEL = {
+    "anthropic": "claude-sonnet-5-5",
+    "openai": "gpt-6.1-terra",
+    "vertex": "gemini-3.5-flash",
+    "gemini": "gemini-3.8-flash",
+}
 DEFAULT_MAX_TOKENS = 2048
 OPENAI_ENDPOINTS = ("/v1/chat/completions", "/v1/responses")
 
@@ -16,7 +21,7 @@ class BatchRunParameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: Literal["anthropic", "openai"] = Field(
+    provider: Literal["anthropic", "openai", "vertex", "gemini"] = Field(
         default="anthropic", title="Provider", description="Which batch API to use."
     )
     model: str | None = Field(

@@ -313,3 +313,57 @@ def test_convert_openai_output_file(tmp_path: Path, data_dir: Path) -> None:
     assert record["transcript"][-1]["content"] == "Mostly fine, thanks."
     expired = json.loads((data_dir / "interviews" / "interview_3.json").read_text())
     assert expired["status"] == "expired"
+
+
+def test_prepare_vertex_lines_parse_strictly_as_generate_content_requests(data_dir: Path) -> None:
+    from google.cloud import aiplatform_v1
+    from google.protobuf import json_format
+
+    result = cli(
+        "prepare",
+        "--provider",
+        "vertex",
+        "--personas",
+        str(SAMPLE),
+        "--count",
+        "3",
+        "--data-dir",
+        str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    [ready] = (data_dir / "batch_requests").glob("*_ready_c000.jsonl")
+    for number, raw in enumerate(ready.read_bytes().splitlines()):
+        line = orjson.loads(raw)
+        assert list(line) == ["request"]
+        message = aiplatform_v1.GenerateContentRequest.pb()()
+        json_format.Parse(orjson.dumps(line["request"]), message, ignore_unknown_fields=False)
+        assert message.labels["custom_id"] == f"interview_{number}"
+        assert message.system_instruction.parts[0].text.startswith("You are taking part")
+        assert message.generation_config.max_output_tokens == 2048
+    bad = aiplatform_v1.GenerateContentRequest.pb()()
+    with pytest.raises(json_format.ParseError):  # the strictness is real
+        json_format.Parse(b'{"contents": [], "customId": "x"}', bad, ignore_unknown_fields=False)
+
+
+def test_prepare_gemini_lines_are_keyed_requests(data_dir: Path) -> None:
+    from google.genai import types
+
+    result = cli(
+        "prepare",
+        "--provider",
+        "gemini",
+        "--personas",
+        str(SAMPLE),
+        "--count",
+        "2",
+        "--data-dir",
+        str(data_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    [ready] = (data_dir / "batch_requests").glob("*_ready_c000.jsonl")
+    lines = [orjson.loads(raw) for raw in ready.read_bytes().splitlines()]
+    assert [line["key"] for line in lines] == ["interview_0", "interview_1"]
+    for line in lines:
+        types.Content.model_validate(line["request"]["contents"][0])
+        types.Content.model_validate(line["request"]["systemInstruction"])
+        types.GenerationConfig.model_validate(line["request"]["generationConfig"])

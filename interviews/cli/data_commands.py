@@ -102,6 +102,8 @@ def prepare(
         )
     if info.retires:
         console.print(f"[yellow]note:[/yellow] {info.label()}; successor: {info.successor}")
+    if info.note:
+        console.print(f"[yellow]note:[/yellow] {info.name}: {info.note}", highlight=False)
     console.print(
         "\nNext steps:\n"
         f"  1. Submit it: interviews run --provider {provider} --model {info.id} "
@@ -245,7 +247,8 @@ def models(provider: Provider = "anthropic") -> None:
     from interviews.catalog import models_for
 
     table = Table(title=f"{provider} models (USD per 1M tokens)", title_justify="left")
-    for column in ("model", "status", "batch", "real-time in/out", "batch in/out", "retires"):
+    table.add_column("model", no_wrap=True)
+    for column in ("status", "batch", "real-time in/out", "batch in/out", "retires"):
         table.add_column(column)
     for m in models_for(provider):
         table.add_row(
@@ -257,6 +260,9 @@ def models(provider: Provider = "anthropic") -> None:
             str(m.retires or ""),
         )
     console.print(table)
+    for m in models_for(provider):
+        if m.note:
+            console.print(f"{m.id}: {m.note}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -84,6 +84,8 @@ def _prepare_then_flow(params: Any) -> dict[str, Any]:
         f" in {len(plan.chunks)} batch(es); request file {plan.requests_path}",
         highlight=False,
     )
+    if plan.model.note:
+        console.print(f"[yellow]note:[/yellow] {plan.model.name}: {plan.model.note}")
     params = params.model_copy(update={"run_id": plan.run_id, "data_dir": str(data_dir)})
 
     from blocks.credentials import resolve_credentials
@@ -148,7 +150,7 @@ def run(
     print_rows("Run summary", summary_rows(summary))
 
 
-DEMO_PROVIDERS = ("anthropic", "openai")
+DEMO_PROVIDERS = ("anthropic", "openai", "vertex", "gemini")
 
 
 def demo(
@@ -196,7 +198,12 @@ def demo(
             control.configure(processing_seconds=processing_seconds)
         console.print(f"Emulator serving the providers' batch APIs on {emulator.url}")
 
-        from blocks.credentials import AnthropicCredentials, OpenAICredentials
+        from blocks.credentials import (
+            AnthropicCredentials,
+            GeminiCredentials,
+            OpenAICredentials,
+            VertexBatchSettings,
+        )
 
         blocks = {
             "anthropic": AnthropicCredentials(
@@ -204,6 +211,17 @@ def demo(
             ),
             "openai": OpenAICredentials(
                 api_key="emulator-demo-key", base_url=emulator.openai_base_url
+            ),
+            "vertex": VertexBatchSettings(
+                project="emulator-project",
+                location="us-central1",
+                bucket="interviews-emulator",
+                access_token="emulator-demo-token",
+                api_endpoint=emulator.vertex_base_url,
+                storage_endpoint=emulator.gcs_url,
+            ),
+            "gemini": GeminiCredentials(
+                api_key="emulator-demo-key", base_url=emulator.gemini_base_url
             ),
         }
         for name in providers:

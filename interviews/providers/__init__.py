@@ -15,6 +15,8 @@ from interviews.providers.base import BatchAdapter, BatchTag
 _ADAPTERS = {
     "anthropic": ("interviews.providers.anthropic_batches", "AnthropicBatchAdapter"),
     "openai": ("interviews.providers.openai_batches", "OpenAIBatchAdapter"),
+    "vertex": ("interviews.providers.vertex_batches", "VertexBatchAdapter"),
+    "gemini": ("interviews.providers.gemini_batches", "GeminiBatchAdapter"),
 }
 
 

@@ -8,6 +8,7 @@ per-HTTP-call retries.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,19 +23,26 @@ from interviews.errors import ResultParseError
 from interviews.requests import CanonicalRequest
 
 
+def label_value(text: str) -> str:
+    """`text` as a GCP label value: lowercase letters, digits, `_` and `-`, at most 63 chars."""
+    return re.sub(r"[^a-z0-9_-]+", "-", text.lower())[:63]
+
+
 @dataclass(frozen=True)
 class BatchTag:
     """What identifies one of our batches at the provider, to find it again after a crash.
 
     Attributes:
         run_id: the run the batch belongs to.
-        chunk_key: stable key of the chunk (run, model, round, index).
+        model: the catalog model id the chunk's requests are for.
+        chunk_key: stable key of the chunk (run, round, index).
         fingerprint: sha256 of the chunk's provider file.
         request_count: number of requests in the chunk.
         intent_at: when the intent row was written (the batch was created after it).
     """
 
     run_id: str
+    model: str
     chunk_key: str
     fingerprint: str
     request_count: int

@@ -40,7 +40,7 @@ def lines_file(tmp_path: Path, n: int, *, model: str = "claude-sonnet-5-5") -> P
 
 
 def tag(n: int) -> BatchTag:
-    return BatchTag("run", "run:r0:c0", "sha", n, datetime.now(UTC))
+    return BatchTag("run", "claude-sonnet-5-5", "run:r0:c0", "sha", n, datetime.now(UTC))
 
 
 def test_status_map_covers_every_sdk_literal() -> None:
@@ -143,7 +143,7 @@ def test_find_batches_by_count_and_time(emu, control, tmp_path: Path) -> None:
     before = datetime.now(UTC)
     three = adapter.create(lines_file(tmp_path, 3), tag=tag(3))
     adapter.create(lines_file(tmp_path, 4), tag=tag(4))
-    found = adapter.find_batches(BatchTag("run", "k", "sha", 3, before))
+    found = adapter.find_batches(BatchTag("run", "claude-sonnet-5-5", "k", "sha", 3, before))
     assert [job.batch_id for job in found] == [three.batch_id]
 
 

@@ -44,7 +44,7 @@ def lines_file(tmp_path: Path, n: int, *, endpoint: str = CHAT, model: str = "gp
 
 
 def tag(n: int, run: str = "run", chunk: str = "run:r0:c0") -> BatchTag:
-    return BatchTag(run, chunk, "f" * 64, n, datetime.now(UTC))
+    return BatchTag(run, "gpt-6.1-terra", chunk, "f" * 64, n, datetime.now(UTC))
 
 
 def test_status_map_covers_every_sdk_literal() -> None:

@@ -1,0 +1,331 @@
+"""Vertex AI batch prediction (Gemini) through `google-cloud-aiplatform` and
+`google-cloud-storage`.
+
+Wire facts (shared/PROVIDERS.md §3): each input line is `{"request": GenerateContentRequest}`;
+no id survives to the output except what the request carries, so the custom id travels in
+`request.labels.custom_id`. The input is a JSONL object in GCS; results are every `*.jsonl`
+under `outputInfo.gcsOutputDirectory`, in no particular order, success lines with an empty
+`status` and a `response`, failure lines with a non-empty `status`. At most 200,000 requests and
+1 GB per job; a job may queue up to 72 h and then run up to 24 h.
+
+The job service is used through its GAPIC `JobServiceClient` with an explicit retry and timeout
+on every call: the higher-level helpers retry for up to 120 s and poll every 5 s on their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from interviews.batch_types import (
+    BatchJob,
+    BatchStatus,
+    OutcomeStatus,
+    RequestCounts,
+    RequestError,
+    RequestOutcome,
+)
+from interviews.costs import Usage
+from interviews.errors import UnknownBatchStatusError
+from interviews.jsonl import atomic_writer
+from interviews.providers.base import BatchAdapter, BatchTag, label_value
+from interviews.providers.sdk_errors import connection_error, status_error
+from interviews.requests import CanonicalRequest
+
+PROVIDER = "vertex"
+
+# Every JobState (google.cloud.aiplatform_v1.JobState), mapped to ours. PAUSED is resumable, so
+# it is not terminal; the SDK's own `has_ended` gets EXPIRED and PARTIALLY_SUCCEEDED wrong.
+_STATUS_MAP: dict[str, BatchStatus] = {
+    "JOB_STATE_UNSPECIFIED": BatchStatus.PENDING,
+    "JOB_STATE_QUEUED": BatchStatus.PENDING,
+    "JOB_STATE_PENDING": BatchStatus.PENDING,
+    "JOB_STATE_RUNNING": BatchStatus.RUNNING,
+    "JOB_STATE_UPDATING": BatchStatus.RUNNING,
+    "JOB_STATE_PAUSED": BatchStatus.RUNNING,
+    "JOB_STATE_CANCELLING": BatchStatus.CANCELING,
+    "JOB_STATE_SUCCEEDED": BatchStatus.SUCCEEDED,
+    "JOB_STATE_PARTIALLY_SUCCEEDED": BatchStatus.PARTIALLY_SUCCEEDED,
+    "JOB_STATE_FAILED": BatchStatus.FAILED,
+    "JOB_STATE_CANCELLED": BatchStatus.CANCELED,
+    "JOB_STATE_EXPIRED": BatchStatus.EXPIRED,
+}
+
+_LABEL_RUN, _LABEL_CHUNK = "interviews-run", "interviews-chunk"
+
+
+def _to_job(job: Any) -> BatchJob:
+    """Normalize an `aiplatform_v1.BatchPredictionJob`."""
+    raw = job.state.name
+    if raw not in _STATUS_MAP:
+        raise UnknownBatchStatusError(
+            f"Vertex job {job.name} has state {raw!r}, which this version of interviews does "
+            "not know; upgrade interviews"
+        )
+    stats = job.completion_stats
+    counts = RequestCounts(
+        processing=stats.incomplete_count if stats else 0,
+        succeeded=stats.successful_count if stats else 0,
+        errored=stats.failed_count if stats else 0,
+    )
+    errors = (f"{job.error.message} (code {job.error.code})",) if job.error.message else ()
+    return BatchJob(
+        provider=PROVIDER,
+        batch_id=job.name,
+        status=_STATUS_MAP[raw],
+        provider_status=raw,
+        counts=counts,
+        created_at=job.create_time or None,
+        expires_at=None,
+        ended_at=job.end_time or None,
+        errors=errors,
+    )
+
+
+@contextlib.contextmanager
+def _google_errors(action: str) -> Iterator[None]:
+    """Translate google-api-core and transport exceptions into our tree, by status code."""
+    import requests
+    from google.api_core import exceptions as gexc
+
+    try:
+        yield
+    except gexc.GoogleAPICallError as exc:
+        status = exc.code if isinstance(exc.code, int) else 500
+        raise status_error(
+            provider=PROVIDER,
+            label="Vertex AI",
+            key_var="the GCP credentials",
+            action=action,
+            status=status,
+            detail=exc.message or type(exc).__name__,
+            request_id=None,
+        ) from exc
+    except (gexc.RetryError, requests.exceptions.RequestException) as exc:
+        raise connection_error(
+            provider=PROVIDER, label="Vertex AI", action=action, name=type(exc).__name__
+        ) from exc
+
+
+def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
+    """Normalize one prediction line `{"status", "request", "response"?}`.
+
+    Raises:
+        KeyError/TypeError/ValueError: the line does not have Vertex's batch output shape.
+    """
+    custom_id = value["request"]["labels"]["custom_id"]
+    status = value.get("status") or ""
+    response = value.get("response")
+    if status or response is None:
+        # Vertex gives only a message here, no code; failed requests are not billed, so they
+        # are offered to a retry round rather than guessed permanent.
+        return RequestOutcome(
+            custom_id=custom_id,
+            status=OutcomeStatus.ERRORED,
+            error=RequestError(
+                kind="vertex_error", message=status or "no response", transient=True
+            ),
+        )
+    candidate = (response.get("candidates") or [{}])[0]
+    parts = (candidate.get("content") or {}).get("parts") or []
+    usage = response.get("usageMetadata") or {}
+    cached = usage.get("cachedContentTokenCount") or 0
+    thoughts = usage.get("thoughtsTokenCount") or 0
+    return RequestOutcome(
+        custom_id=custom_id,
+        status=OutcomeStatus.SUCCEEDED,
+        text="".join(part.get("text", "") for part in parts if not part.get("thought")),
+        finish_reason=candidate.get("finishReason"),
+        usage=Usage(
+            input_tokens=(usage.get("promptTokenCount") or 0) - cached,
+            # thinking is billed as output
+            output_tokens=(usage.get("candidatesTokenCount") or 0) + thoughts,
+            cache_read_tokens=cached,
+            reasoning_tokens=thoughts,
+        ),
+        provider_model=response.get("modelVersion"),
+    )
+
+
+class VertexBatchAdapter(BatchAdapter):
+    """Vertex AI batch prediction jobs with GCS staging.
+
+    Args:
+        project: GCP project id.
+        location: Vertex region, e.g. "us-central1" (or "global").
+        bucket: GCS bucket for inputs and outputs.
+        prefix: folder inside the bucket.
+        credentials: `google.auth` credentials; None means Application Default Credentials.
+        api_endpoint: Vertex API root (e.g. an emulator's URL); None means the regional host.
+        storage_endpoint: GCS API root (e.g. an emulator's URL); None means the real GCS.
+        timeout: per-call timeout in seconds.
+    """
+
+    provider = PROVIDER
+    max_requests = 200_000
+    max_bytes = 1_000_000_000
+    window = timedelta(hours=96)
+
+    def __init__(
+        self,
+        *,
+        project: str,
+        location: str,
+        bucket: str,
+        prefix: str = "interviews",
+        credentials: Any = None,
+        api_endpoint: str | None = None,
+        storage_endpoint: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        from google.api_core import retry as gretry
+        from google.api_core.client_options import ClientOptions
+        from google.cloud import aiplatform_v1, storage
+
+        host = (
+            "aiplatform.googleapis.com"
+            if location == "global"
+            else (f"{location}-aiplatform.googleapis.com")
+        )
+        self._jobs = aiplatform_v1.JobServiceClient(
+            transport="rest",
+            credentials=credentials,
+            client_options=ClientOptions(api_endpoint=api_endpoint or host),
+        )
+        storage_options = {"api_endpoint": storage_endpoint} if storage_endpoint else None
+        self._storage = storage.Client(
+            project=project, credentials=credentials, client_options=storage_options
+        )
+        self._aiplatform = aiplatform_v1
+        self._parent = f"projects/{project}/locations/{location}"
+        self._bucket = bucket
+        self._prefix = prefix.strip("/")
+        self._timeout = timeout
+        # One retry owner per call: reads and idempotent writes retry briefly on 429/5xx and
+        # connection errors; the job create is never retried (see `create`).
+        self._retry = gretry.Retry(
+            predicate=gretry.if_transient_error, initial=0.5, maximum=8.0, timeout=60.0
+        )
+
+    @staticmethod
+    def build_line(
+        request: CanonicalRequest, *, model: str, max_tokens: int, endpoint: str | None = None
+    ) -> dict[str, Any]:
+        """`{"request": GenerateContentRequest}` with the custom id in `labels` (the model is
+        set on the job, so `model` is unused here)."""
+        return {
+            "request": {
+                "contents": [{"role": "user", "parts": [{"text": request.first_question}]}],
+                "systemInstruction": {"parts": [{"text": request.system_message}]},
+                "generationConfig": {"maxOutputTokens": max_tokens},
+                "labels": {"custom_id": request.custom_id},
+            }
+        }
+
+    def _object_name(self, tag: BatchTag, leaf: str) -> str:
+        return f"{self._prefix}/{label_value(tag.run_id)}/{label_value(tag.chunk_key)}/{leaf}"
+
+    def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:
+        """Upload the chunk to GCS (idempotent: same object name) and create one job."""
+        input_name = self._object_name(tag, f"input-{tag.fingerprint[:12]}.jsonl")
+        output_prefix = f"gs://{self._bucket}/{self._object_name(tag, 'output')}"
+        with _google_errors("input upload to GCS"):
+            blob = self._storage.bucket(self._bucket).blob(input_name)
+            blob.upload_from_filename(
+                str(lines_path),
+                content_type="application/jsonl",
+                retry=self._retry,
+                timeout=self._timeout,
+            )
+        job = self._aiplatform.BatchPredictionJob(
+            display_name=f"interviews-{label_value(tag.chunk_key)}"[:128],
+            model=f"publishers/google/models/{tag.model}",
+            input_config={
+                "instances_format": "jsonl",
+                "gcs_source": {"uris": [f"gs://{self._bucket}/{input_name}"]},
+            },
+            output_config={
+                "predictions_format": "jsonl",
+                "gcs_destination": {"output_uri_prefix": output_prefix},
+            },
+            labels={_LABEL_RUN: label_value(tag.run_id), _LABEL_CHUNK: label_value(tag.chunk_key)},
+        )
+        with _google_errors("batch job create"):
+            # retry=None: a retry after a lost answer would create a second job; the submit
+            # step settles failures through the ledger and a lookup instead
+            created = self._jobs.create_batch_prediction_job(
+                parent=self._parent, batch_prediction_job=job, retry=None, timeout=self._timeout
+            )
+        return _to_job(created)
+
+    def retrieve(self, batch_id: str) -> BatchJob:
+        """One job read."""
+        with _google_errors(f"read of job {batch_id}"):
+            return _to_job(
+                self._jobs.get_batch_prediction_job(
+                    name=batch_id, retry=self._retry, timeout=self._timeout
+                )
+            )
+
+    def cancel(self, batch_id: str) -> BatchJob:
+        """Ask Vertex to cancel; completed work is still written to the output folder."""
+        with _google_errors(f"cancel of job {batch_id}"):
+            self._jobs.cancel_batch_prediction_job(
+                name=batch_id, retry=self._retry, timeout=self._timeout
+            )
+        return self.retrieve(batch_id)
+
+    def download_results(self, batch_id: str, dest: Path) -> int:
+        """Concatenate every `*.jsonl` under the job's output folder into `dest`, as returned."""
+        with _google_errors(f"read of job {batch_id}"):
+            job = self._jobs.get_batch_prediction_job(
+                name=batch_id, retry=self._retry, timeout=self._timeout
+            )
+        directory = job.output_info.gcs_output_directory
+        written, last = 0, b"\n"
+        with (
+            _google_errors(f"results download of job {batch_id}"),
+            atomic_writer(dest, durable=True) as handle,
+        ):
+            if directory:
+                bucket_name, _, prefix = directory.removeprefix("gs://").partition("/")
+                blobs = self._storage.list_blobs(
+                    bucket_name,
+                    prefix=prefix.rstrip("/") + "/",
+                    retry=self._retry,
+                    timeout=self._timeout,
+                )
+                for blob in sorted(blobs, key=lambda b: b.name):
+                    if not blob.name.endswith(".jsonl"):
+                        continue
+                    if last != b"\n":
+                        handle.write(b"\n")
+                        written += 1
+                    with blob.open("rb", retry=self._retry, timeout=self._timeout) as reader:
+                        for chunk in iter(lambda: reader.read(1 << 20), b""):
+                            handle.write(chunk)
+                            written += len(chunk)
+                            last = chunk[-1:]
+        return written
+
+    outcome_from_line = staticmethod(outcome_from_line)
+
+    def find_batches(self, tag: BatchTag) -> list[BatchJob]:
+        """Jobs labelled with this run and chunk."""
+        run, chunk = label_value(tag.run_id), label_value(tag.chunk_key)
+        found = []
+        with _google_errors("job list"):
+            pager = self._jobs.list_batch_prediction_jobs(
+                parent=self._parent,
+                filter=f'labels.{_LABEL_RUN}="{run}" AND labels.{_LABEL_CHUNK}="{chunk}"',
+                retry=self._retry,
+                timeout=self._timeout,
+            )
+            for job in pager:
+                labels = dict(job.labels)
+                if labels.get(_LABEL_RUN) == run and labels.get(_LABEL_CHUNK) == chunk:
+                    found.append(_to_job(job))
+        return found
