@@ -12,26 +12,40 @@ from pathlib import Path
 import orjson
 import pytest
 
-from blocks.credentials import AnthropicCredentials, OpenAICredentials
+from blocks.credentials import (
+    AnthropicCredentials,
+    GeminiCredentials,
+    OpenAICredentials,
+    VertexBatchSettings,
+)
 from flows.batch_flows import batch_interviews
 from interviews.errors import RunFailedError
 from interviews.ledger import Ledger
 from interviews.spec import BatchRunParameters
 from tests.conftest import SAMPLE
 
-PROVIDERS = ["anthropic", "openai"]
-ENV = {
-    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "anthropic_base_url"),
-    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "openai_base_url"),
-}
+PROVIDERS = ["anthropic", "openai", "vertex", "gemini"]
+# provider states that mean "submitted and being polled"
+RUNNING = {"in_progress", "JOB_STATE_RUNNING", "JOB_STATE_PENDING", "JOB_STATE_QUEUED"}
 
 
 @pytest.fixture
 def block(emu) -> str:
+    """One `emulator-test` credentials block per provider, pointing at the emulator."""
     AnthropicCredentials(api_key="test-key", base_url=emu.anthropic_base_url).save(
         "emulator-test", overwrite=True
     )
     OpenAICredentials(api_key="test-key", base_url=emu.openai_base_url).save(
+        "emulator-test", overwrite=True
+    )
+    VertexBatchSettings(
+        project="proj",
+        bucket="interviews-emulator",
+        access_token="test-token",
+        api_endpoint=emu.vertex_base_url,
+        storage_endpoint=emu.gcs_url,
+    ).save("emulator-test", overwrite=True)
+    GeminiCredentials(api_key="test-key", base_url=emu.gemini_base_url).save(
         "emulator-test", overwrite=True
     )
     return "emulator-test"
@@ -84,15 +98,12 @@ def test_zero_answers_is_a_failed_run(block, data_dir: Path, control) -> None:
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
-    emu, control, data_dir: Path, prefect_api: str, provider: str
+    block, control, data_dir: Path, prefect_api: str, provider: str
 ) -> None:
     control.configure(processing_seconds=3600)
-    key_var, url_var, url_attr = ENV[provider]
     env = {
         **os.environ,
         "PREFECT_API_URL": prefect_api,
-        key_var: "test-key",
-        url_var: getattr(emu, url_attr),
         "INTERVIEWS_POLL_INITIAL_SECONDS": "0.2",
         "INTERVIEWS_POLL_MAX_SECONDS": "0.5",
     }
@@ -110,6 +121,8 @@ def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
         "--batch",
         "--run-id",
         "killed",
+        "--credentials-block",
+        block,
         "--data-dir",
         str(data_dir),
     ]
@@ -119,7 +132,7 @@ def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
     while time.monotonic() < deadline and first.poll() is None:
         chunks = ledger.chunks("killed") if ledger.get_run("killed") else []
         batch = ledger.get_batch(chunks[0].id) if chunks else None
-        if batch is not None and batch.batch_id and batch.provider_status == "in_progress":
+        if batch is not None and batch.batch_id and batch.provider_status in RUNNING:
             break  # submitted and recorded: the flow is now in the wait loop
         time.sleep(0.2)
     assert first.poll() is None, first.stdout.read().decode()
@@ -134,7 +147,7 @@ def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
     assert "Resuming run killed" in second.stdout.replace("\n", "")
     stats = control.stats()[provider]
     assert stats["batches_created"] == 1
-    if provider == "openai":
+    if provider in ("openai", "vertex"):
         assert stats["files_uploaded"] == 1
     records = sorted(p.name for p in (data_dir / "interviews").iterdir())
     assert records == [f"interview_{i}.json" for i in range(4)]
