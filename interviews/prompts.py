@@ -9,6 +9,7 @@ Templates see `persona`, `health_record` and `persona_id`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,17 @@ DEFAULT_QUESTION_TEMPLATE = "first_question.j2"
 _HEAD_KEYS = frozenset({"name", "substance", "test", "date", "condition", "drug", "title"})
 
 
+@lru_cache(maxsize=4096)  # the same few field names recur in every record
 def label(key: Any) -> str:
     """Turn a field name into a label: `recent_encounters` → `Recent encounters`."""
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+@lru_cache(maxsize=4096)
+def _inline_label(key: str) -> str:
+    """A field name inside a sentence: `blood_pressure` → `blood pressure`."""
+    return label(key).lower()
 
 
 def describe(value: Any) -> str:
@@ -46,9 +54,9 @@ def describe(value: Any) -> str:
         items = list(value.items())
         head_key, head = items[0]
         if head_key in _HEAD_KEYS and len(items) > 1:
-            rest = ", ".join(f"{label(k).lower()}: {describe(v)}" for k, v in items[1:])
+            rest = ", ".join(f"{_inline_label(k)}: {describe(v)}" for k, v in items[1:])
             return f"{head} ({rest})"
-        return ", ".join(f"{label(k).lower()}: {describe(v)}" for k, v in items)
+        return ", ".join(f"{_inline_label(k)}: {describe(v)}" for k, v in items)
     if isinstance(value, list):
         if not value:
             return "none recorded"
