@@ -319,8 +319,10 @@ class VertexBatchAdapter(BatchAdapter):
         found = []
         with _google_errors("job list"):
             pager = self._jobs.list_batch_prediction_jobs(
-                parent=self._parent,
-                filter=f'labels.{_LABEL_RUN}="{run}" AND labels.{_LABEL_CHUNK}="{chunk}"',
+                request={
+                    "parent": self._parent,
+                    "filter": f'labels.{_LABEL_RUN}="{run}" AND labels.{_LABEL_CHUNK}="{chunk}"',
+                },
                 retry=self._retry,
                 timeout=self._timeout,
             )
