@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from interviews.errors import RunFailedError
+from interviews.pipeline import settle_status
 from interviews.records import ConvertSummary
 from interviews.report import RunReport
 from interviews.spec import BatchRunParameters
@@ -34,8 +35,9 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     for chunk, job in submitted:
         job = wait_batch(job, chunk.request_count, context)
         path = download_results(chunk.id, job, context)
-        summary.add(convert_results(chunk.id, path, job, plan.model.id, context))
-        ended.append(job)
+        converted = convert_results(chunk.id, path, job, plan.model.id, context)
+        summary.add(converted)
+        ended.append(settle_status(job, converted))
         results.append(str(path))
     report = RunReport(
         run_id=plan.run_id,

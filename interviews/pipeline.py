@@ -8,6 +8,8 @@ re-running a run id resumes from the ledger at whatever step it stopped.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -264,7 +266,9 @@ def download_chunk(
         TransientProviderError: fewer complete lines than the provider says finished (a
             cut-off download); the partial file is removed so a retry downloads again.
     """
-    dest = dirs.results / f"batch_output_{adapter.provider}_{job.batch_id}.jsonl"
+    # Vertex and Gemini ids are resource paths; the last segment names the batch
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", job.batch_id.rsplit("/", 1)[-1])
+    dest = dirs.results / f"batch_output_{adapter.provider}_{name}.jsonl"
     if chunk.results_path is not None and chunk.results_path.exists():
         return chunk.results_path
     if job.status is BatchStatus.FAILED and (job.errors or not job.counts.total):
@@ -321,3 +325,14 @@ def convert_chunk(
     )
     ledger.update_chunk(chunk.id, status="converted")
     return summary
+
+
+def settle_status(job: BatchJob, summary: ConvertSummary) -> BatchJob:
+    """The batch's status as its records show it.
+
+    Some providers call a batch succeeded although some of its requests failed (the Gemini API
+    reports per-request errors only inside the results); the records decide.
+    """
+    if job.status is BatchStatus.SUCCEEDED and summary.total > summary.statuses.get("succeeded", 0):
+        return dataclasses.replace(job, status=BatchStatus.PARTIALLY_SUCCEEDED)
+    return job

@@ -16,12 +16,17 @@ def serve(
 ) -> None:
     """Serve the emulator in the foreground (Ctrl-C stops it).
 
-    Point an SDK at it by base URL, e.g. `ANTHROPIC_BASE_URL=http://127.0.0.1:8787/anthropic`.
+    Point an SDK at it by base URL: Anthropic `http://127.0.0.1:8787/anthropic`, OpenAI
+    `.../openai/v1`, Vertex AI `.../vertex` (with a GCS emulator on the next port), Gemini API
+    `.../gemini`.
     """
     from interviews.emulator.server import serve as run_server
     from interviews.errors import InputError
 
-    typer.echo(f"Emulator on http://{host}:{port} (Anthropic at /anthropic, OpenAI at /openai/v1)")
+    typer.echo(
+        f"Emulator on http://{host}:{port}: Anthropic at /anthropic, OpenAI at /openai/v1, "
+        "Vertex AI at /vertex, Gemini API at /gemini"
+    )
     try:
         run_server(host=host, port=port)
     except ValueError as exc:  # a non-loopback address: the emulator never leaves this machine

@@ -32,16 +32,24 @@ class EmulatorControl:
         return self._call("GET", "/health")
 
     def reset(self) -> None:
-        """Clear batches, faults and stats, and restore the default config."""
+        """Clear batches, files, GCS objects, faults and stats; restore the default config."""
         self._call("POST", "/reset")
 
     def advance(self, seconds: float) -> dict[str, Any]:
         """Fast-forward the emulated clock by `seconds`."""
         return self._call("POST", "/advance", {"seconds": seconds})
 
-    def configure(self, *, processing_seconds: float | None = None) -> dict[str, Any]:
+    def configure(
+        self,
+        *,
+        processing_seconds: float | None = None,
+        vertex_output_files: int | None = None,
+    ) -> dict[str, Any]:
         """Change settings (unset arguments stay as they are); returns the full config."""
-        changes = {"processing_seconds": processing_seconds}
+        changes = {
+            "processing_seconds": processing_seconds,
+            "vertex_output_files": vertex_output_files,
+        }
         return self._call("POST", "/config", {k: v for k, v in changes.items() if v is not None})
 
     def set_faults(

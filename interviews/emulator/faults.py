@@ -8,14 +8,21 @@ The JSON accepted by `POST /_emulator/faults` (it replaces all current faults; `
                                "message": "..."} | {"type": "expired"} | {"type": "canceled"}},
      "truncate_results": false}
 
-HTTP faults fire `count` times, then stop; `provider` is `anthropic` or `openai` (None: any),
-and `path` is a regex searched in the path after the provider prefix (e.g. `/v1/batches`).
-Line faults override a request's outcome when its batch ends. On OpenAI batches every line fault
-becomes an error-file line: `errored` an HTTP error response (status 429 for
-`rate_limit_error`, else 500, with `error_type` as the error body's type), `expired` a
-`batch_expired` and `canceled` a `batch_cancelled` line. `truncate_results` is `true` (every
-download) or an int (that many downloads); it cuts Anthropic results downloads and OpenAI
-`batch_output` file-content downloads mid-line. `Faults` is not locked itself; `EmulatorState`
+HTTP faults fire `count` times, then stop; `provider` is `anthropic`, `openai`, `vertex` or
+`gemini` (None: any), and `path` is a regex searched in the path after the provider prefix (e.g.
+`/v1/batches`). On Vertex and Gemini `error_type`, if set, is the gRPC status name of the error
+envelope (e.g. `RESOURCE_EXHAUSTED`).
+Line faults override a request's outcome when its batch ends (the key is the `custom_id`; on
+Vertex `request.labels.custom_id`, on Gemini the inline `metadata.key` or the file line's `key`).
+On OpenAI batches every line fault becomes an error-file line: `errored` an HTTP error response
+(status 429 for `rate_limit_error`, else 500, with `error_type` as the error body's type),
+`expired` a `batch_expired` and `canceled` a `batch_cancelled` line. On Vertex and Gemini,
+`errored` and `canceled` make the request fail (a failure line with `message` as its `status`;
+an error entry with gRPC code 8 for `rate_limit_error`, 13 otherwise, 1 for `canceled`), and
+`expired` keeps it from ever finishing, so its batch can only end by expiring (or a cancel).
+`truncate_results` is `true` (every download) or an int (that many downloads); it cuts Anthropic
+results downloads, OpenAI `batch_output` and Gemini generated-file downloads mid-line, and the
+last prediction file a Vertex job writes to GCS. `Faults` is not locked itself; `EmulatorState`
 guards it.
 """
 

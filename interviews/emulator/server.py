@@ -1,7 +1,9 @@
 """Run the emulator: in a background thread (tests, demo) or blocking (CLI)."""
 
 import ipaddress
+import logging
 import socket
+import sys
 import threading
 import time
 from types import TracebackType
@@ -10,7 +12,10 @@ from typing import Self
 import uvicorn
 
 from interviews.emulator.app import create_app
+from interviews.emulator.gcs import DEFAULT_BUCKET, GcsObjects, GcsServer, GcsUnavailableError
 from interviews.emulator.state import EmulatorState
+
+logger = logging.getLogger(__name__)
 
 _START_TIMEOUT = 10.0
 
@@ -27,11 +32,27 @@ def _require_loopback(host: str) -> None:
         raise ValueError(f"the emulator binds only to loopback (127.0.0.1, ::1), not {host!r}")
 
 
-class EmulatorServer:
-    """uvicorn serving `create_app(state)` on a loopback port in a daemon thread.
+def start_gcs(state: EmulatorState, host: str, port: int = 0) -> GcsServer:
+    """Start an in-memory GCS emulator and attach it to `state` (I/O and wipe on reset).
 
-    `port=0` picks a free port; `.url` is known once `start()` returns. Use as a context
-    manager, or call `start()`/`stop()`.
+    Objects clients upload count as Vertex `files_uploaded` (the job input they stage).
+    """
+
+    def on_upload() -> None:
+        state.count_external_upload("vertex")
+
+    gcs = GcsServer(host, port, DEFAULT_BUCKET, on_upload).start()
+    state.attach_gcs(GcsObjects(gcs.url), wipe=gcs.wipe)
+    return gcs
+
+
+class EmulatorServer:
+    """uvicorn serving `create_app(state)` on a loopback port in a daemon thread, plus GCS.
+
+    `port=0` picks a free port; `.url` is known once `start()` returns. gcp-storage-emulator
+    (in-memory, bucket `interviews-emulator`) runs on another free loopback port, `.gcs_url`;
+    `POST /_emulator/reset` deletes its objects. Use as a context manager, or call
+    `start()`/`stop()`.
     """
 
     def __init__(
@@ -41,6 +62,8 @@ class EmulatorServer:
         self.host = host
         self.port = port
         self.state = state or EmulatorState()
+        self.gcs_bucket = DEFAULT_BUCKET
+        self._gcs: GcsServer | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -61,10 +84,35 @@ class EmulatorServer:
         """`base_url` for `openai.OpenAI` (it includes `/v1`, as the SDK expects)."""
         return self.url + "/openai/v1"
 
+    @property
+    def vertex_base_url(self) -> str:
+        """genai `HttpOptions(base_url=…)` (vertexai=True) and GAPIC/aiplatform `api_endpoint`."""
+        return self.url + "/vertex"
+
+    @property
+    def gemini_base_url(self) -> str:
+        """genai `HttpOptions(base_url=…)` for the Gemini Developer API (api_key)."""
+        return self.url + "/gemini"
+
+    @property
+    def gcs_url(self) -> str:
+        """google-cloud-storage `client_options={"api_endpoint": …}` (after `start()`)."""
+        if self._gcs is None:
+            raise RuntimeError(
+                "the GCS emulator is not running: call start() first, and install "
+                "gcp-storage-emulator"
+            )
+        return self._gcs.url
+
     def start(self) -> Self:
         """Bind, start serving and wait until requests are accepted."""
         if self._thread is not None:
             return self
+        try:
+            self._gcs = start_gcs(self.state, self.host)
+        except GcsUnavailableError as exc:
+            # Anthropic, OpenAI and Gemini still work; Vertex jobs fail with a clear error.
+            logger.warning("emulator without GCS: %s", exc)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # proto must say TCP: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
         # IPPROTO_TCP, and without it every response waits ~40 ms for a delayed ACK (Nagle).
@@ -98,7 +146,9 @@ class EmulatorServer:
             self._thread.join(timeout=_START_TIMEOUT)
         if self._socket is not None:
             self._socket.close()
-        self._server = self._thread = self._socket = None
+        if self._gcs is not None:
+            self._gcs.stop()
+        self._server = self._thread = self._socket = self._gcs = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -112,7 +162,32 @@ class EmulatorServer:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8787) -> None:
-    """Serve the emulator in the foreground until interrupted (`interviews emulator serve`)."""
+def serve(host: str = "127.0.0.1", port: int = 8787, gcs_port: int | None = None) -> None:
+    """Serve the emulator in the foreground until interrupted (`interviews emulator serve`).
+
+    GCS listens on `gcs_port`; by default on `port + 1` (a predictable address for
+    `STORAGE_EMULATOR_HOST`), or on a free port if that one is taken. Its URL goes to stderr.
+    """
     _require_loopback(host)
-    uvicorn.run(create_app(), host=host, port=port, lifespan="off", log_level="info")
+    state = EmulatorState()
+    gcs: GcsServer | None = None
+    try:
+        gcs = _start_serve_gcs(state, host, port, gcs_port)
+        print(f"GCS emulator on {gcs.url} (bucket {DEFAULT_BUCKET})", file=sys.stderr, flush=True)
+    except GcsUnavailableError as exc:
+        print(f"GCS emulator not started: {exc}", file=sys.stderr, flush=True)
+    try:
+        uvicorn.run(create_app(state), host=host, port=port, lifespan="off", log_level="info")
+    finally:
+        if gcs is not None:
+            gcs.stop()
+
+
+def _start_serve_gcs(state: EmulatorState, host: str, port: int, gcs_port: int | None) -> GcsServer:
+    """GCS on `gcs_port`, else on `port + 1`, else (that one taken) on a free port."""
+    try:
+        return start_gcs(state, host, port + 1 if gcs_port is None else gcs_port)
+    except OSError:
+        if gcs_port is not None:
+            raise
+        return start_gcs(state, host)

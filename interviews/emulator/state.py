@@ -2,11 +2,13 @@
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from interviews.emulator.clock import Clock
 from interviews.emulator.faults import Faults, HttpFault, LineFault
+from interviews.emulator.gcs import GcsObjects
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,8 @@ class EmulatorConfig:
 
     processing_seconds: float = 1.0
     """How long (emulated seconds) a batch takes from creation until its last request is done."""
+    vertex_output_files: int = 1
+    """Prediction files a Vertex job writes (1: `predictions.jsonl`; N: `predictions_0000k`)."""
 
 
 @dataclass
@@ -23,7 +27,10 @@ class ProviderStats:
 
     batches_created: int = 0
     files_uploaded: int = 0
-    """Files clients uploaded (files the emulator writes, such as batch output, do not count)."""
+    """Files clients uploaded (files the emulator writes, such as batch output, do not count).
+
+    For Vertex: objects clients uploaded to the GCS emulator (added in `stats_snapshot`).
+    """
     requests_received: int = 0
     """Request lines across all created batches (not HTTP calls; those are in `calls`)."""
     faults_fired: int = 0
@@ -46,8 +53,8 @@ class EmulatorState:
 
     `lock` (re-entrant) guards batches, files, stats, faults and config; the clock has its own
     lock. Provider modules keep their batches in `batches[provider]` and their files (OpenAI
-    Files, later Gemini files) in `files[provider]`, and hold `lock` while they read or change
-    them.
+    and Gemini Files) in `files[provider]`, and hold `lock` while they read or change them.
+    Vertex jobs reach Cloud Storage through `gcs`, attached by whoever started it.
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
@@ -59,6 +66,28 @@ class EmulatorState:
         self.batches: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self._stats: dict[str, ProviderStats] = {}
+        self.gcs: GcsObjects | None = None
+        """Where Vertex jobs read input and write predictions; set by whoever starts GCS."""
+        self._reset_hooks: list[Callable[[], None]] = []
+        # Uploads seen by other servers (GCS) are counted under their own lock: the GCS thread
+        # reports them while a Vertex call may hold `lock` and wait on that same thread.
+        self._upload_lock = threading.Lock()
+        self._external_uploads: Counter[str] = Counter()
+
+    def count_external_upload(self, provider: str) -> None:
+        """One file a client uploaded somewhere else for `provider` (GCS input for Vertex).
+
+        Never takes `lock`, so another server's thread can call it at any time.
+        """
+        with self._upload_lock:
+            self._external_uploads[provider] += 1
+
+    def attach_gcs(self, gcs: GcsObjects, wipe: Callable[[], None] | None = None) -> None:
+        """Use `gcs` for Vertex I/O; `wipe` (if given) runs at every reset."""
+        with self.lock:
+            self.gcs = gcs
+            if wipe is not None:
+                self._reset_hooks.append(wipe)
 
     def register_provider(self, provider: str) -> None:
         """Make `provider` known, so its stats, batch and file stores exist before any call."""
@@ -83,6 +112,11 @@ class EmulatorState:
         seconds = changes.get("processing_seconds")
         if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
             raise ValueError("processing_seconds must be a number >= 0")
+        files = changes.get("vertex_output_files")
+        if files is not None and (
+            not isinstance(files, int) or isinstance(files, bool) or not 1 <= files <= 1000
+        ):
+            raise ValueError("vertex_output_files must be an int between 1 and 1000")
         with self.lock:
             self.config = replace(self.config, **changes)
             return self.config
@@ -123,17 +157,26 @@ class EmulatorState:
     def stats_snapshot(self) -> dict[str, dict[str, Any]]:
         """All providers' counters, JSON-ready."""
         with self.lock:
-            return {name: stats.snapshot() for name, stats in self._stats.items()}
+            snapshot = {name: stats.snapshot() for name, stats in self._stats.items()}
+        with self._upload_lock:
+            for name, count in self._external_uploads.items():
+                if name in snapshot:
+                    snapshot[name]["files_uploaded"] += count
+        return snapshot
 
     def reset(self) -> None:
-        """Forget batches, files, faults and stats and restore the default config.
+        """Forget batches, files, faults and stats, restore the default config, wipe GCS objects.
 
-        The clock keeps its offset: time only moves forward.
+        The clock keeps its offset: time only moves forward. GCS buckets are kept.
         """
         with self.lock:
+            for hook in self._reset_hooks:
+                hook()
             for store in (*self.batches.values(), *self.files.values()):
                 store.clear()
             for name in self._stats:
                 self._stats[name] = ProviderStats()
+            with self._upload_lock:
+                self._external_uploads.clear()
             self.faults = Faults()
             self.config = self._default_config

@@ -8,7 +8,8 @@ from interviews.emulator import EmulatorControl, EmulatorServer, EmulatorState, 
 
 def test_health_and_stats_shape(control: EmulatorControl) -> None:
     health = control.health()
-    assert health["status"] == "ok" and health["providers"] == ["anthropic", "openai"]
+    assert health["providers"] == ["anthropic", "gemini", "openai", "vertex"]
+    assert health["status"] == "ok"
     empty = {
         "batches_created": 0,
         "files_uploaded": 0,
@@ -16,7 +17,7 @@ def test_health_and_stats_shape(control: EmulatorControl) -> None:
         "faults_fired": 0,
         "calls": {},
     }
-    assert control.stats() == {"anthropic": empty, "openai": empty}
+    assert control.stats() == {name: empty for name in health["providers"]}
 
 
 def test_advance_moves_the_clock_forward_only(
@@ -32,13 +33,21 @@ def test_advance_moves_the_clock_forward_only(
 
 def test_config_updates_and_reset_restores_defaults(control: EmulatorControl) -> None:
     assert control.configure(processing_seconds=42)["processing_seconds"] == 42
+    assert control.configure(vertex_output_files=4)["vertex_output_files"] == 4
     control.reset()
-    assert control.configure()["processing_seconds"] == 1.0
+    assert control.configure() == {"processing_seconds": 1.0, "vertex_output_files": 1}
 
 
 def test_bad_config_is_rejected(emulator: EmulatorServer) -> None:
     url = f"{emulator.url}/_emulator/config"
-    for body in ({"processing_seconds": -1}, {"speed": 2}, [1]):
+    bad = (
+        {"processing_seconds": -1},
+        {"speed": 2},
+        [1],
+        {"vertex_output_files": 0},
+        {"vertex_output_files": True},
+    )
+    for body in bad:
         assert httpx.post(url, json=body, trust_env=False).status_code == 400
 
 
@@ -53,6 +62,9 @@ def test_a_second_server_gets_its_own_port_and_state() -> None:
         assert server.url.startswith("http://127.0.0.1:") and server.port > 0
         assert server.anthropic_base_url == server.url + "/anthropic"
         assert server.openai_base_url == server.url + "/openai/v1"
+        assert server.vertex_base_url == server.url + "/vertex"
+        assert server.gemini_base_url == server.url + "/gemini"
+        assert server.gcs_url.startswith("http://127.0.0.1:") and server.gcs_url != server.url
         with EmulatorControl(server.url) as control:
             control.advance(10)
         assert state.clock.offset == 10

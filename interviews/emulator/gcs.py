@@ -1,0 +1,246 @@
+"""Google Cloud Storage for the emulator: gcp-storage-emulator in-process, and gs:// object I/O.
+
+`GcsServer` serves an in-memory gcp-storage-emulator on a loopback port (PROVIDERS.md Part 2
+§3), so `google-cloud-storage` runs unchanged against `client_options={"api_endpoint": url}`.
+`GcsObjects` is how the Vertex emulator reads batch input and writes predictions: through the
+real storage client, like the service, but with its 120 s default retry turned off. Both import
+their dependencies lazily: importing the emulator must stay cheap.
+"""
+
+import socket
+import threading
+from collections.abc import Callable
+from functools import partial
+from http.server import HTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+DEFAULT_BUCKET = "interviews-emulator"
+_TIMEOUT = 10.0
+# Marks the emulator's own writes (predictions), so only client uploads are counted.
+OWN_WRITE_HEADER = "x-interviews-emulator-write"
+
+
+class GcsError(Exception):
+    """A gs:// read or write failed; the message says which object and why."""
+
+
+class GcsUnavailableError(RuntimeError):
+    """gcp-storage-emulator is not installed."""
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """`gs://bucket/path/to/object` → `("bucket", "path/to/object")`, or `GcsError`."""
+    if not uri.startswith("gs://"):
+        raise GcsError(f"{uri!r} is not a Cloud Storage URI (gs://bucket/object).")
+    bucket, _, name = uri[len("gs://") :].partition("/")
+    if not bucket:
+        raise GcsError(f"{uri!r} names no bucket.")
+    return bucket, name
+
+
+def _is_upload(method: str, target: str) -> bool:
+    """Whether a successful request created an object from client bytes (JSON or XML API)."""
+    path, _, query = target.partition("?")
+    if method == "POST" and "uploadType=resumable" in query:
+        return False  # a resumable session starts; its final PUT creates the object
+    if path.startswith("/upload/storage/v1/b/"):
+        return method in ("POST", "PUT")
+    if method == "POST":
+        return "uploadType=" in query and path.endswith("/o")
+    # XML API: PUT /<bucket>/<object>
+    return method == "PUT" and not path.startswith(("/storage/", "/b/")) and path.count("/") >= 2
+
+
+def _counting_handler(base: type, on_upload: Callable[[], None]) -> type:
+    """A gcp-storage-emulator request handler that reports each client upload."""
+
+    class CountingHandler(base):  # type: ignore[misc, valid-type]
+        status = 0
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.status = code
+            super().send_response(code, message)
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            super().do_POST()
+            self._report()
+
+        def do_PUT(self) -> None:  # noqa: N802 (http.server's naming)
+            super().do_PUT()
+            self._report()
+
+        def _report(self) -> None:
+            own = self.headers.get(OWN_WRITE_HEADER)
+            if self.status == 200 and not own and _is_upload(self.command, self.path):
+                on_upload()
+
+    return CountingHandler
+
+
+class _SerialHTTPServer(HTTPServer):
+    """A single-threaded HTTPServer whose requests and wipes exclude each other.
+
+    gcp-storage-emulator's store is not thread-safe; one lock around each request and around
+    `wipe` keeps a reset from racing an upload.
+    """
+
+    def __init__(self, address: tuple[str, int], handler: Any, family: socket.AddressFamily):
+        self.address_family = family
+        self.lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host's FQDN, which can stall on machines
+        # without DNS; the name is never used.
+        super(HTTPServer, self).server_bind()
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        with self.lock:
+            super().finish_request(request, client_address)
+
+
+class GcsServer:
+    """gcp-storage-emulator (in-memory) on a loopback port in a daemon thread.
+
+    `port=0` picks a free port; `.url` is known once `start()` returns. The default bucket
+    exists from the start and survives `wipe()`. `on_upload` runs (on the server thread, with
+    the store locked: it must not block) for every object a client uploads.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        default_bucket: str = DEFAULT_BUCKET,
+        on_upload: Callable[[], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.default_bucket = default_bucket
+        self._on_upload = on_upload
+        self._storage: Any = None
+        self._httpd: _SerialHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Endpoint for `google.cloud.storage.Client(client_options={"api_endpoint": url})`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> Self:
+        """Create the store and the default bucket, bind, and serve."""
+        if self._thread is not None:
+            return self
+        try:
+            from gcp_storage_emulator.handlers.buckets import create_bucket
+            from gcp_storage_emulator.server import RequestHandler
+            from gcp_storage_emulator.storage import Storage
+        except ImportError as exc:
+            raise GcsUnavailableError(
+                "the GCS emulator needs the `gcp-storage-emulator` package (uv dev group)"
+            ) from exc
+        self._storage = Storage(use_memory_fs=True)
+        create_bucket(self.default_bucket, self._storage)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        handler = RequestHandler
+        if self._on_upload is not None:
+            handler = _counting_handler(RequestHandler, self._on_upload)
+        self._httpd = _SerialHTTPServer(
+            (self.host, self.port), partial(handler, self._storage), family
+        )
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="emulator-gcs", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def wipe(self) -> None:
+        """Delete every object; buckets stay, and the default bucket is re-created if gone."""
+        if self._httpd is None:
+            return
+        from gcp_storage_emulator.handlers.buckets import create_bucket
+
+        with self._httpd.lock:
+            self._storage.wipe(keep_buckets=True)
+            if self.default_bucket not in self._storage.buckets:
+                create_bucket(self.default_bucket, self._storage)
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=_TIMEOUT)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class GcsObjects:
+    """Read and write gs:// objects through google-cloud-storage against one endpoint.
+
+    Calls are never retried (`retry=None`): the storage client's default retries for 120 s,
+    which would stall a test or a poll for minutes when the endpoint is gone.
+    """
+
+    def __init__(self, endpoint: str, timeout: float = _TIMEOUT) -> None:
+        self.endpoint = endpoint
+        self._timeout = timeout
+        self._client: Any = None
+
+    def _bucket(self, name: str) -> Any:
+        if self._client is None:
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import storage
+
+            self._client = storage.Client(
+                project="emulator",
+                credentials=AnonymousCredentials(),
+                client_options={"api_endpoint": self.endpoint},
+                extra_headers={OWN_WRITE_HEADER: "1"},
+            )
+        return self._client.bucket(name)
+
+    def read(self, uri: str) -> bytes:
+        """The object's bytes, or `GcsError` (missing object or bucket, endpoint down)."""
+        from google.api_core import exceptions
+
+        bucket, name = split_uri(uri)
+        try:
+            data: bytes = (
+                self._bucket(bucket).blob(name).download_as_bytes(retry=None, timeout=self._timeout)
+            )
+        except exceptions.NotFound as exc:
+            raise GcsError(f"{uri} does not exist.") from exc
+        except Exception as exc:
+            raise GcsError(f"Could not read {uri}: {exc}") from exc
+        return data
+
+    def write(self, uri: str, data: bytes, content_type: str = "application/jsonl") -> None:
+        """Create or replace the object, or raise `GcsError`."""
+        from google.api_core import exceptions
+
+        bucket, name = split_uri(uri)
+        try:
+            self._bucket(bucket).blob(name).upload_from_string(
+                data, content_type=content_type, retry=None, timeout=self._timeout
+            )
+        except exceptions.NotFound as exc:
+            raise GcsError(f"Cannot write {uri}: bucket {bucket!r} does not exist.") from exc
+        except Exception as exc:
+            raise GcsError(f"Could not write {uri}: {exc}") from exc
