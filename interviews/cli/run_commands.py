@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -192,7 +194,8 @@ def demo(
     from interviews.emulator.server import EmulatorServer
     from interviews.report import summary_rows
 
-    summaries = []
+    warm_up = threading.Thread(target=_warm_up, args=(providers,), daemon=True)
+    warm_up.start()  # Prefect's first start and the SDK imports overlap the emulator's start
     with EmulatorServer() as emulator:
         with EmulatorControl(emulator.url) as control:
             control.configure(processing_seconds=processing_seconds)
@@ -224,17 +227,23 @@ def demo(
                 api_key="emulator-demo-key", base_url=emulator.gemini_base_url
             ),
         }
+        warm_up.join()
+        runs = []
         for name in providers:
             blocks[name].save("emulator", overwrite=True)
-            params = run_parameters(
-                provider=name,
-                personas=str(personas),
-                credentials_block="emulator",
-                # one data dir per provider: records are named by custom_id alone (the guide's
-                # layout), so two providers' answers to one persona would share a file name
-                data_dir=str(data_dir / name),
+            runs.append(
+                run_parameters(
+                    provider=name,
+                    personas=str(personas),
+                    credentials_block="emulator",
+                    # one data dir per provider: records are named by custom_id alone (the
+                    # guide's layout), so two providers' answers to one persona would collide
+                    data_dir=str(data_dir / name),
+                )
             )
-            summaries.append(_prepare_then_flow(params))
+        # the providers' batches run side by side, as they would at the real providers
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+            summaries = list(pool.map(_prepare_then_flow, runs))
 
     for summary in summaries:
         print_rows(f"Demo run summary: {summary['provider']}", summary_rows(summary))
@@ -243,6 +252,22 @@ def demo(
         + ", ".join(str(data_dir / name / "interviews") for name in providers),
         highlight=False,
     )
+
+
+def _warm_up(providers: list[str]) -> None:
+    """Start the ephemeral Prefect API and import the providers' SDK adapters."""
+    from prefect.client.orchestration import get_client
+
+    from interviews.providers import get_adapter_class
+
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
+    for name in providers:
+        get_adapter_class(name)
+    import anthropic  # noqa: F401 - the slowest SDK imports, loaded ahead of their first use
+    import google.cloud.aiplatform_v1
+    import google.genai  # noqa: F401
+    import openai  # noqa: F401
 
 
 def register(app: typer.Typer) -> None:
