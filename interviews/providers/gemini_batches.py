@@ -18,36 +18,21 @@ import orjson
 
 from interviews.batch_types import (
     BatchJob,
-    BatchStatus,
     OutcomeStatus,
     RequestError,
     RequestOutcome,
 )
-from interviews.costs import Usage
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer, dumps_line
 from interviews.providers.base import BatchAdapter, BatchTag, label_value
+from interviews.providers.google_common import JOB_STATE_MAP, answered_outcome
 from interviews.providers.sdk_errors import connection_error, status_error
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "gemini"
 INLINE_LIMIT = 20 * 1000 * 1000  # inline requests must stay under 20 MB in total
 
-# Every genai JobState, mapped to ours (PAUSED is resumable, so not terminal).
-_STATUS_MAP: dict[str, BatchStatus] = {
-    "JOB_STATE_UNSPECIFIED": BatchStatus.PENDING,
-    "JOB_STATE_QUEUED": BatchStatus.PENDING,
-    "JOB_STATE_PENDING": BatchStatus.PENDING,
-    "JOB_STATE_RUNNING": BatchStatus.RUNNING,
-    "JOB_STATE_UPDATING": BatchStatus.RUNNING,
-    "JOB_STATE_PAUSED": BatchStatus.RUNNING,
-    "JOB_STATE_CANCELLING": BatchStatus.CANCELING,
-    "JOB_STATE_SUCCEEDED": BatchStatus.SUCCEEDED,
-    "JOB_STATE_PARTIALLY_SUCCEEDED": BatchStatus.PARTIALLY_SUCCEEDED,
-    "JOB_STATE_FAILED": BatchStatus.FAILED,
-    "JOB_STATE_CANCELLED": BatchStatus.CANCELED,
-    "JOB_STATE_EXPIRED": BatchStatus.EXPIRED,
-}
+_STATUS_MAP = JOB_STATE_MAP
 
 
 def _display_name(tag: BatchTag) -> str:
@@ -122,24 +107,7 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
                 transient=code is None or is_transient_status(int(code)),
             ),
         )
-    candidate = (response.get("candidates") or [{}])[0]
-    parts = (candidate.get("content") or {}).get("parts") or []
-    usage = response.get("usageMetadata") or {}
-    cached = usage.get("cachedContentTokenCount") or 0
-    thoughts = usage.get("thoughtsTokenCount") or 0
-    return RequestOutcome(
-        custom_id=custom_id,
-        status=OutcomeStatus.SUCCEEDED,
-        text="".join(part.get("text", "") for part in parts if not part.get("thought")),
-        finish_reason=candidate.get("finishReason"),
-        usage=Usage(
-            input_tokens=(usage.get("promptTokenCount") or 0) - cached,
-            output_tokens=(usage.get("candidatesTokenCount") or 0) + thoughts,
-            cache_read_tokens=cached,
-            reasoning_tokens=thoughts,
-        ),
-        provider_model=response.get("modelVersion"),
-    )
+    return answered_outcome(custom_id, response)
 
 
 def _wire(value: Any) -> dict[str, Any] | None:

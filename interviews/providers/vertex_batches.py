@@ -22,37 +22,21 @@ from typing import Any
 
 from interviews.batch_types import (
     BatchJob,
-    BatchStatus,
     OutcomeStatus,
     RequestCounts,
     RequestError,
     RequestOutcome,
 )
-from interviews.costs import Usage
 from interviews.errors import UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag, label_value
+from interviews.providers.google_common import JOB_STATE_MAP, answered_outcome
 from interviews.providers.sdk_errors import connection_error, status_error
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "vertex"
 
-# Every JobState (google.cloud.aiplatform_v1.JobState), mapped to ours. PAUSED is resumable, so
-# it is not terminal; the SDK's own `has_ended` gets EXPIRED and PARTIALLY_SUCCEEDED wrong.
-_STATUS_MAP: dict[str, BatchStatus] = {
-    "JOB_STATE_UNSPECIFIED": BatchStatus.PENDING,
-    "JOB_STATE_QUEUED": BatchStatus.PENDING,
-    "JOB_STATE_PENDING": BatchStatus.PENDING,
-    "JOB_STATE_RUNNING": BatchStatus.RUNNING,
-    "JOB_STATE_UPDATING": BatchStatus.RUNNING,
-    "JOB_STATE_PAUSED": BatchStatus.RUNNING,
-    "JOB_STATE_CANCELLING": BatchStatus.CANCELING,
-    "JOB_STATE_SUCCEEDED": BatchStatus.SUCCEEDED,
-    "JOB_STATE_PARTIALLY_SUCCEEDED": BatchStatus.PARTIALLY_SUCCEEDED,
-    "JOB_STATE_FAILED": BatchStatus.FAILED,
-    "JOB_STATE_CANCELLED": BatchStatus.CANCELED,
-    "JOB_STATE_EXPIRED": BatchStatus.EXPIRED,
-}
+_STATUS_MAP = JOB_STATE_MAP
 
 _LABEL_RUN, _LABEL_CHUNK = "interviews-run", "interviews-chunk"
 
@@ -129,25 +113,7 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
                 kind="vertex_error", message=status or "no response", transient=True
             ),
         )
-    candidate = (response.get("candidates") or [{}])[0]
-    parts = (candidate.get("content") or {}).get("parts") or []
-    usage = response.get("usageMetadata") or {}
-    cached = usage.get("cachedContentTokenCount") or 0
-    thoughts = usage.get("thoughtsTokenCount") or 0
-    return RequestOutcome(
-        custom_id=custom_id,
-        status=OutcomeStatus.SUCCEEDED,
-        text="".join(part.get("text", "") for part in parts if not part.get("thought")),
-        finish_reason=candidate.get("finishReason"),
-        usage=Usage(
-            input_tokens=(usage.get("promptTokenCount") or 0) - cached,
-            # thinking is billed as output
-            output_tokens=(usage.get("candidatesTokenCount") or 0) + thoughts,
-            cache_read_tokens=cached,
-            reasoning_tokens=thoughts,
-        ),
-        provider_model=response.get("modelVersion"),
-    )
+    return answered_outcome(custom_id, response)
 
 
 class VertexBatchAdapter(BatchAdapter):

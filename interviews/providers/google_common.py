@@ -1,0 +1,56 @@
+"""What Google's two batch products share: job states and the GenerateContentResponse shape.
+
+Vertex AI and the Gemini API report the same `JOB_STATE_*` values (the Gemini API's
+`BATCH_STATE_*` arrive mapped by the SDK) and answer with the same camelCase
+`GenerateContentResponse`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from interviews.batch_types import BatchStatus, OutcomeStatus, RequestOutcome
+from interviews.costs import Usage
+
+# Every JobState value, mapped to ours. PAUSED is resumable, so it is not terminal; the SDKs'
+# own helpers (`has_ended`, `done`) get EXPIRED and PARTIALLY_SUCCEEDED wrong.
+JOB_STATE_MAP: dict[str, BatchStatus] = {
+    "JOB_STATE_UNSPECIFIED": BatchStatus.PENDING,
+    "JOB_STATE_QUEUED": BatchStatus.PENDING,
+    "JOB_STATE_PENDING": BatchStatus.PENDING,
+    "JOB_STATE_RUNNING": BatchStatus.RUNNING,
+    "JOB_STATE_UPDATING": BatchStatus.RUNNING,
+    "JOB_STATE_PAUSED": BatchStatus.RUNNING,
+    "JOB_STATE_CANCELLING": BatchStatus.CANCELING,
+    "JOB_STATE_SUCCEEDED": BatchStatus.SUCCEEDED,
+    "JOB_STATE_PARTIALLY_SUCCEEDED": BatchStatus.PARTIALLY_SUCCEEDED,
+    "JOB_STATE_FAILED": BatchStatus.FAILED,
+    "JOB_STATE_CANCELLED": BatchStatus.CANCELED,
+    "JOB_STATE_EXPIRED": BatchStatus.EXPIRED,
+}
+
+
+def answered_outcome(custom_id: str, response: dict[str, Any]) -> RequestOutcome:
+    """A succeeded outcome from a camelCase `GenerateContentResponse`.
+
+    Thinking is billed as output, so `thoughtsTokenCount` is added to the output tokens;
+    thought parts are left out of the answer text.
+    """
+    candidate = (response.get("candidates") or [{}])[0]
+    parts = (candidate.get("content") or {}).get("parts") or []
+    usage = response.get("usageMetadata") or {}
+    cached = usage.get("cachedContentTokenCount") or 0
+    thoughts = usage.get("thoughtsTokenCount") or 0
+    return RequestOutcome(
+        custom_id=custom_id,
+        status=OutcomeStatus.SUCCEEDED,
+        text="".join(part.get("text", "") for part in parts if not part.get("thought")),
+        finish_reason=candidate.get("finishReason"),
+        usage=Usage(
+            input_tokens=(usage.get("promptTokenCount") or 0) - cached,
+            output_tokens=(usage.get("candidatesTokenCount") or 0) + thoughts,
+            cache_read_tokens=cached,
+            reasoning_tokens=thoughts,
+        ),
+        provider_model=response.get("modelVersion"),
+    )
