@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from interviews.errors import RunFailedError
-from interviews.pipeline import settle_status
+from interviews.pipeline import consolidate_records, settle_status
 from interviews.records import ConvertSummary
 from interviews.report import RunReport
 from interviews.spec import BatchRunParameters
@@ -35,10 +35,13 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     for chunk, job in submitted:
         job = wait_batch(job, chunk.request_count, context)
         path = download_results(chunk.id, job, context)
-        converted = convert_results(chunk.id, path, job, plan.model.id, context)
+        converted = convert_results(
+            chunk.id, path, job, plan.model.id, context, params.record_files
+        )
         summary.add(converted)
         ended.append(settle_status(job, converted))
         results.append(str(path))
+    consolidated = consolidate_records(plan.run_id, context.dirs)
     report = RunReport(
         run_id=plan.run_id,
         provider=plan.provider,
@@ -49,7 +52,8 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
         summary=summary,
         batches=ended,
         results_paths=results,
-        interviews_dir=str(context.dirs.interviews),
+        interviews_dir=str(context.dirs.interviews) if params.record_files else "",
+        records_jsonl=str(consolidated),
     )
     result = publish_report(report, context)
     if not report.ok:

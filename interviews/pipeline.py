@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
 
 from interviews.batch_types import BatchJob, BatchStatus, RequestError
 from interviews.catalog import ModelInfo, check_batch_model
+from interviews.costs import money
 from interviews.errors import (
     AmbiguousBatchError,
+    BudgetError,
     PermanentProviderError,
     TransientProviderError,
 )
-from interviews.jsonl import atomic_writer
+from interviews.jsonl import atomic_writer, dumps_line
 from interviews.ledger import BatchRow, ChunkRow, Ledger
 from interviews.polling import Backoff, wait_for_batch
 from interviews.preparation import (
@@ -80,6 +84,16 @@ def prepare_run(
         )
     prepared = prepare_requests(params, dirs=dirs, chunk_dir=dirs.run(run_id), now=now)
     est = estimate_prepared(model, prepared, params.max_tokens)
+    budget = None if params.max_cost_usd is None else Decimal(str(params.max_cost_usd))
+    if budget is not None and est.batch > budget:
+        shutil.rmtree(dirs.run(run_id), ignore_errors=True)  # nothing of the run stays behind
+        raise BudgetError(
+            f"the estimated batch cost {money(est.batch)} of {prepared.request_count:,} "
+            f"interviews with {model.id} exceeds --max-cost {money(budget)}; "
+            "raise --max-cost, lower --count or --max-tokens, or choose a cheaper model "
+            f"(`interviews models --provider {params.provider}`). Request file kept for "
+            f"inspection: {prepared.requests_path}"
+        )
     ledger.create_run(
         run_id,
         provider=params.provider,
@@ -298,8 +312,13 @@ def convert_chunk(
     model: ModelInfo,
     ledger: Ledger,
     dirs: DataDirs,
+    record_files: bool = True,
 ) -> ConvertSummary:
-    """Turn a chunk's raw results into interview records, one per request sent."""
+    """Turn a chunk's raw results into interview records, one per request sent.
+
+    Every record also goes into the chunk's part of the run's consolidated JSONL
+    (`runs/{run_id}/records/`); `record_files=False` skips the per-interview JSON files.
+    """
     adapter_cls = get_adapter_class(job.provider)
     context = RecordContext(
         provider=job.provider,
@@ -316,15 +335,33 @@ def convert_chunk(
             message=f"the provider refused the batch: {reasons}",
             transient=False,
         )
-    summary = write_records(
-        adapter_cls.parse_results(results_path),
-        index=load_index(chunk.index_path),
-        context=context,
-        interviews_dir=dirs.interviews,
-        missing_error=missing_error,
-    )
+    part = dirs.run(chunk.run_id) / "records" / f"r{chunk.round}_c{chunk.chunk_index:03d}.jsonl"
+    with atomic_writer(part) as sink:
+        summary = write_records(
+            adapter_cls.parse_results(results_path),
+            index=load_index(chunk.index_path),
+            context=context,
+            interviews_dir=dirs.interviews if record_files else None,
+            missing_error=missing_error,
+            on_record=lambda record: sink.write(dumps_line(record)),
+        )
     ledger.update_chunk(chunk.id, status="converted")
     return summary
+
+
+def consolidate_records(run_id: str, dirs: DataDirs) -> Path:
+    """Join the run's per-chunk record files into `runs/{run_id}/interviews.jsonl` (streamed).
+
+    Later rounds come after earlier ones, so for a request retried in a later round its last
+    line is its final record.
+    """
+    parts = sorted((dirs.run(run_id) / "records").glob("r*_c*.jsonl"))
+    dest = dirs.run(run_id) / "interviews.jsonl"
+    with atomic_writer(dest) as sink:
+        for part in parts:
+            with part.open("rb") as source:
+                shutil.copyfileobj(source, sink, 1 << 20)
+    return dest
 
 
 def settle_status(job: BatchJob, summary: ConvertSummary) -> BatchJob:

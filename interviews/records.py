@@ -128,7 +128,7 @@ def write_records(
     *,
     index: dict[str, tuple[int | str, str]] | None,
     context: RecordContext,
-    interviews_dir: Path,
+    interviews_dir: Path | None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     missing_error: RequestError | None = None,
 ) -> ConvertSummary:
@@ -139,7 +139,8 @@ def write_records(
         index: `custom_id → (persona_id, question)` of the requests sent, or None when
             converting a results file with no request file at hand.
         context: provider, model, run and batch of these outcomes.
-        interviews_dir: where `{custom_id}.json` files go.
+        interviews_dir: where `{custom_id}.json` files go; None writes no per-interview files
+            (very large runs keep only the run's consolidated JSONL, via `on_record`).
         on_record: called with each record written (e.g. to append it to a run file).
         missing_error: the error recorded for requests without a result line (default: the
             provider's results had no line for it).
@@ -149,11 +150,12 @@ def write_records(
 
     def emit(outcome: RequestOutcome, persona_id: int | str, question: str | None) -> None:
         record = build_record(outcome, persona_id=persona_id, question=question, context=context)
-        path = interviews_dir / f"{outcome.custom_id}.json"
-        if _keeps_earlier_answer(path, record):
-            summary.kept_earlier_answers += 1
-        else:
-            write_json(path, record)
+        if interviews_dir is not None:
+            path = interviews_dir / f"{outcome.custom_id}.json"
+            if _keeps_earlier_answer(path, record):
+                summary.kept_earlier_answers += 1
+            else:
+                write_json(path, record)
         if on_record is not None:
             on_record(record)
         summary.statuses[record["status"]] += 1

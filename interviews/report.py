@@ -27,6 +27,7 @@ class RunReport:
     batches: list[BatchJob] = field(default_factory=list)
     results_paths: list[str] = field(default_factory=list)
     interviews_dir: str = ""
+    records_jsonl: str = ""
 
     @property
     def succeeded(self) -> int:
@@ -71,6 +72,7 @@ class RunReport:
             "requests_path": self.requests_path,
             "results_paths": self.results_paths,
             "interviews_dir": self.interviews_dir,
+            "records_jsonl": self.records_jsonl,
         }
 
     def rows(self) -> list[tuple[str, str]]:
@@ -116,7 +118,8 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("Estimate before the run", money(Decimal(cost["estimate_batch"]), small=True)),
         ("Actual / estimate", "n/a" if ratio is None else f"{ratio:.2f}×"),
-        ("Records", summary["interviews_dir"]),
+        ("Records", summary["interviews_dir"] or "(per-interview files off)"),
+        ("All records (JSONL)", summary.get("records_jsonl", "")),
     ] + [
         (f"Errors of {b['batch_id']}", "; ".join(b["errors"][:5]))
         for b in summary["batches"]

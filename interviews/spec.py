@@ -58,6 +58,18 @@ class BatchRunParameters(BaseModel):
         title="OpenAI endpoint",
         description="OpenAI only: the endpoint each batch line calls.",
     )
+    max_cost_usd: float | None = Field(
+        default=None,
+        gt=0,
+        title="Max cost (USD)",
+        description="Refuse to submit when the estimated batch cost is higher; empty: no limit.",
+    )
+    record_files: bool = Field(
+        default=True,
+        title="Per-interview files",
+        description="Write data/interviews/{custom_id}.json; off keeps only the run's "
+        "consolidated runs/{run_id}/interviews.jsonl (much faster for very large runs).",
+    )
     run_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",

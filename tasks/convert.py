@@ -16,7 +16,12 @@ from tasks.context import RunContext
 
 @task(cache_policy=NO_CACHE)
 def convert_results(
-    chunk_id: int, results_path: Path, job: BatchJob, model: str, context: RunContext
+    chunk_id: int,
+    results_path: Path,
+    job: BatchJob,
+    model: str,
+    context: RunContext,
+    record_files: bool = True,
 ) -> ConvertSummary:
     """Write `interviews/{custom_id}.json` for every request of the chunk.
 
@@ -29,6 +34,7 @@ def convert_results(
         job: the ended batch.
         model: the catalog model id.
         context: ledger and files.
+        record_files: also write one JSON file per interview (the guide's layout).
 
     Returns:
         Tallies, tokens and cost of the chunk.
@@ -41,6 +47,7 @@ def convert_results(
         model=get_model(job.provider, model),
         ledger=ledger,
         dirs=context.dirs,
+        record_files=record_files,
     )
     get_run_logger().info(
         "Batch %s: %s", job.batch_id, ", ".join(f"{k} {v}" for k, v in summary.statuses.items())

@@ -367,3 +367,25 @@ def test_prepare_gemini_lines_are_keyed_requests(data_dir: Path) -> None:
         types.Content.model_validate(line["request"]["contents"][0])
         types.Content.model_validate(line["request"]["systemInstruction"])
         types.GenerationConfig.model_validate(line["request"]["generationConfig"])
+
+
+def test_max_cost_refusal_creates_no_batch(tmp_path: Path, emu, control) -> None:
+    env = {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": emu.anthropic_base_url}
+    result = cli(
+        "run",
+        "--personas",
+        str(SAMPLE),
+        "--max-cost",
+        "0.01",
+        "--data-dir",
+        str(tmp_path / "data"),
+        env=env,
+    )
+    assert result.returncode == 1
+    message = result.stderr.replace("\n", " ")
+    assert "exceeds --max-cost $0.01" in message and "raise --max-cost" in message
+    assert "Traceback" not in result.stderr
+    assert control.stats()["anthropic"]["batches_created"] == 0
+    assert not (tmp_path / "data" / "runs").exists() or not any(
+        (tmp_path / "data" / "runs").iterdir()
+    )

@@ -246,3 +246,21 @@ def test_openai_run_survives_create_faults_with_one_batch_and_one_upload(
     assert summary.statuses == {"succeeded": 4}
     stats = control.stats()["openai"]
     assert (stats["batches_created"], stats["files_uploaded"]) == (1, 1)
+
+
+def test_consolidated_jsonl_without_per_interview_files(setup) -> None:
+    from interviews.pipeline import consolidate_records
+
+    adapter, ledger, dirs = setup
+    plan = prepare_run(params(count=5), ledger=ledger, dirs=dirs)
+    chunk = plan.chunks[0]
+    job = submit_chunk(chunk, adapter=adapter, ledger=ledger)
+    job = adapter.retrieve(job.batch_id)
+    path = download_chunk(chunk, job, adapter=adapter, ledger=ledger, dirs=dirs)
+    convert_chunk(chunk, path, job, model=plan.model, ledger=ledger, dirs=dirs, record_files=False)
+    convert_chunk(chunk, path, job, model=plan.model, ledger=ledger, dirs=dirs, record_files=False)
+    assert not dirs.interviews.exists()
+    lines = consolidate_records("r1", dirs).read_bytes().splitlines()
+    assert sorted(orjson.loads(x)["custom_id"] for x in lines) == [
+        f"interview_{i}" for i in range(5)
+    ]  # converting twice (a resume) does not duplicate records

@@ -118,6 +118,17 @@ def run(
     system_template: SystemTemplate = None,
     question_template: QuestionTemplate = None,
     openai_endpoint: OpenAIEndpoint = "/v1/chat/completions",
+    max_cost: Annotated[
+        float | None,
+        typer.Option(help="Refuse to submit if the estimated batch cost (USD) is higher."),
+    ] = None,
+    record_files: Annotated[
+        bool,
+        typer.Option(
+            "--record-files/--no-record-files",
+            help="One JSON file per interview (the guide's layout); off: only the run's JSONL.",
+        ),
+    ] = True,
     data_dir: DataDir = None,
 ) -> None:
     """Run batch interviews end to end: prepare, submit, wait, download, convert, report.
@@ -145,6 +156,8 @@ def run(
         credentials_block=credentials_block,
         data_dir=str(data_dir) if data_dir else None,
         openai_endpoint=openai_endpoint,
+        max_cost_usd=max_cost,
+        record_files=record_files,
     )
     summary = _prepare_then_flow(params)
     from interviews.report import summary_rows

@@ -73,6 +73,10 @@ def test_batch_interviews_flow_writes_records_and_report(
     assert len(list((data_dir / "interviews").glob("interview_*.json"))) == 6
     on_disk = orjson.loads((data_dir / "runs" / "flow1" / "summary.json").read_bytes())
     assert on_disk["run_id"] == "flow1"
+    consolidated = Path(summary["records_jsonl"]).read_bytes().splitlines()
+    assert sorted(orjson.loads(line)["custom_id"] for line in consolidated) == [
+        f"interview_{i}" for i in range(6)
+    ]
     [raw] = (data_dir / "batch_results").glob(f"batch_output_{provider}_*.jsonl")
     assert len(raw.read_bytes().splitlines()) == 6
 
