@@ -16,6 +16,7 @@ from tasks.convert import convert_results
 from tasks.download import download_results
 from tasks.prepare import prepare_batch
 from tasks.report import publish_report
+from tasks.retry import plan_retry
 from tasks.submit import submit_batch
 from tasks.wait import wait_batch
 
@@ -28,19 +29,29 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     """
     context = make_context(params.provider, params.data_dir, params.credentials_block)
     plan = prepare_batch(params, context)
-    # submit every chunk before waiting on any, so all batches queue at the provider together
-    submitted = [(chunk, submit_batch(chunk.id, context)) for chunk in plan.chunks]
     summary = ConvertSummary()
     ended, results = [], []
-    for chunk, job in submitted:
-        job = wait_batch(job, chunk.request_count, context)
-        path = download_results(chunk.id, job, context)
-        converted = convert_results(
-            chunk.id, path, job, plan.model.id, context, params.record_files
-        )
-        summary.add(converted)
-        ended.append(settle_status(job, converted))
-        results.append(str(path))
+    chunks, round_ = plan.chunks, 0
+    while True:
+        # submit every chunk before waiting on any, so all batches queue at the provider together
+        submitted = [(chunk, submit_batch(chunk.id, context)) for chunk in chunks]
+        this_round = ConvertSummary()
+        for chunk, job in submitted:
+            job = wait_batch(job, chunk.request_count, context)
+            path = download_results(chunk.id, job, context)
+            converted = convert_results(
+                chunk.id, path, job, plan.model.id, context, params.record_files
+            )
+            this_round.add(converted)
+            ended.append(settle_status(job, converted))
+            results.append(str(path))
+        summary.add(this_round)
+        if not this_round.retryable or round_ >= params.max_rounds:
+            break
+        round_ += 1
+        retry_ids = summary.retryable
+        summary.supersede_retryable()  # their records are replaced by the next round's
+        chunks = plan_retry(chunks, retry_ids, round_, context)
     consolidated = consolidate_records(plan.run_id, context.dirs)
     report = RunReport(
         run_id=plan.run_id,

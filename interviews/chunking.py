@@ -80,15 +80,48 @@ def write_chunks(
     Raises:
         InputError: one request alone is larger than `max_bytes`.
     """
+    lines = (
+        (
+            request.custom_id,
+            dumps_line(build_line(request)),
+            dumps_line(
+                {
+                    "custom_id": request.custom_id,
+                    "persona_id": request.persona_id,
+                    "question": request.first_question,
+                }
+            ),
+        )
+        for request in requests
+    )
+    return write_chunk_lines(
+        lines, directory=directory, stem=stem, max_requests=max_requests, max_bytes=max_bytes
+    )
+
+
+def write_chunk_lines(
+    lines: Iterable[tuple[str, bytes, bytes]],
+    *,
+    directory: Path,
+    stem: str,
+    max_requests: int,
+    max_bytes: int,
+) -> list[ChunkFile]:
+    """Stream ready `(custom_id, provider line, index line)` triples into chunk files.
+
+    Used directly to build a retry round from an earlier round's lines, all or nothing.
+
+    Raises:
+        InputError: one line alone is larger than `max_bytes`.
+    """
     chunks: list[ChunkFile] = []
     current: _OpenChunk | None = None
     budget = max_bytes - _ENVELOPE_BYTES
     try:
-        for request in requests:
-            line = dumps_line(build_line(request))
+        for custom_id, line, index_line in lines:
             if len(line) > budget:
                 raise InputError(
-                    f"request {request.custom_id} is {len(line):,} bytes, more than one batch "
+                    f"request {custom_id} is {len(line):,} bytes, more than one batch "
                     f"may hold ({budget:,}); shorten its persona, record or templates"
                 )
             if current is not None and (
@@ -103,16 +136,7 @@ def write_chunks(
                     directory / f"{stem}_c{index:03d}.jsonl",
                     directory / f"{stem}_c{index:03d}.index.jsonl",
                 )
-            current.add(
-                line,
-                dumps_line(
-                    {
-                        "custom_id": request.custom_id,
-                        "persona_id": request.persona_id,
-                        "question": request.first_question,
-                    }
-                ),
-            )
+            current.add(line, index_line)
     except BaseException as exc:
         if current is not None:
             current.close(exc)

@@ -22,6 +22,7 @@ import orjson
 
 from interviews.batch_types import BatchJob, BatchStatus, RequestError
 from interviews.catalog import ModelInfo, check_batch_model
+from interviews.chunking import write_chunk_lines
 from interviews.costs import money
 from interviews.errors import (
     AmbiguousBatchError,
@@ -326,6 +327,7 @@ def convert_chunk(
         run_id=chunk.run_id,
         batch_id=job.batch_id,
         timestamp=job.ended_at,
+        round=chunk.round,
     )
     missing_error = None
     if job.status is BatchStatus.FAILED and (job.errors or not job.counts.total):
@@ -350,17 +352,30 @@ def convert_chunk(
 
 
 def consolidate_records(run_id: str, dirs: DataDirs) -> Path:
-    """Join the run's per-chunk record files into `runs/{run_id}/interviews.jsonl` (streamed).
-
-    Later rounds come after earlier ones, so for a request retried in a later round its last
-    line is its final record.
+    """Join the run's per-chunk record files into `runs/{run_id}/interviews.jsonl`, one line
+    per interview: its final record (a request retried in a later round keeps only that
+    round's line). Streamed; only the ids of retried requests are held in memory.
     """
-    parts = sorted((dirs.run(run_id) / "records").glob("r*_c*.jsonl"))
+    rounds: dict[int, list[Path]] = {}
+    for part in (dirs.run(run_id) / "records").glob("r*_c*.jsonl"):
+        rounds.setdefault(int(part.name[1:].split("_", 1)[0]), []).append(part)
     dest = dirs.run(run_id) / "interviews.jsonl"
+    superseded: set[str] = set()
     with atomic_writer(dest) as sink:
-        for part in parts:
-            with part.open("rb") as source:
-                shutil.copyfileobj(source, sink, 1 << 20)
+        for round_ in sorted(rounds, reverse=True):  # latest first: later rounds win
+            ids_here: set[str] = set()
+            for part in sorted(rounds[round_]):
+                with part.open("rb") as source:
+                    if not superseded and round_ == 0 and len(rounds) == 1:
+                        shutil.copyfileobj(source, sink, 1 << 20)  # nothing to filter
+                        continue
+                    for line in source:
+                        custom_id = orjson.loads(line)["custom_id"]
+                        if custom_id not in superseded:
+                            sink.write(line)
+                            if round_ > 0:  # round 0 is read last: its ids need no memory
+                                ids_here.add(custom_id)
+            superseded |= ids_here
     return dest
 
 
@@ -373,3 +388,42 @@ def settle_status(job: BatchJob, summary: ConvertSummary) -> BatchJob:
     if job.status is BatchStatus.SUCCEEDED and summary.total > summary.statuses.get("succeeded", 0):
         return dataclasses.replace(job, status=BatchStatus.PARTIALLY_SUCCEEDED)
     return job
+
+
+def plan_retry_round(
+    previous: list[ChunkRow],
+    retry_ids: set[str],
+    *,
+    round_: int,
+    ledger: Ledger,
+    dirs: DataDirs,
+) -> list[ChunkRow]:
+    """The chunks of retry round `round_`: the requests of `retry_ids`, taken from the previous
+    round's provider lines (so they are sent exactly as before).
+
+    Idempotent: a round already in the ledger is returned as it is.
+    """
+    if not previous or not retry_ids:
+        return []
+    first = previous[0]
+    existing = ledger.chunks(first.run_id, round_)
+    if existing:
+        return existing
+    adapter_cls = get_adapter_class(first.provider)
+
+    def lines():
+        for chunk in previous:
+            with chunk.path.open("rb") as lines_file, chunk.index_path.open("rb") as index_file:
+                for line, index_line in zip(lines_file, index_file, strict=True):
+                    custom_id = adapter_cls.line_custom_id(orjson.loads(line))
+                    if custom_id in retry_ids:
+                        yield custom_id, line, index_line
+
+    files = write_chunk_lines(
+        lines(),
+        directory=dirs.run(first.run_id),
+        stem=f"{first.provider}_r{round_}",
+        max_requests=adapter_cls.max_requests,
+        max_bytes=adapter_cls.max_bytes,
+    )
+    return ledger.add_chunks(first.run_id, first.provider, first.model, round_, files)

@@ -36,6 +36,7 @@ class RecordContext:
     batch_id: str | None
     mode: str = "batch"
     timestamp: datetime | None = None
+    round: int = 0
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ConvertSummary:
     unexpected_ids: list[str] = field(default_factory=list)
     kept_earlier_answers: int = 0
     retryable: list[str] = field(default_factory=list)
+    retryable_statuses: Counter = field(default_factory=Counter)
 
     def add(self, other: ConvertSummary) -> None:
         """Fold another summary into this one."""
@@ -59,6 +61,14 @@ class ConvertSummary:
         self.unexpected_ids.extend(other.unexpected_ids)
         self.kept_earlier_answers += other.kept_earlier_answers
         self.retryable.extend(other.retryable)
+        self.retryable_statuses.update(other.retryable_statuses)
+
+    def supersede_retryable(self) -> None:
+        """Forget the outcomes that a retry round is about to replace (they get new records)."""
+        self.statuses.subtract(self.retryable_statuses)
+        self.statuses = +self.statuses  # drop zero counts
+        self.retryable = []
+        self.retryable_statuses = Counter()
 
     @property
     def total(self) -> int:
@@ -97,6 +107,7 @@ def build_record(
         "run_id": context.run_id,
         "batch_id": context.batch_id,
         "mode": context.mode,
+        "round": context.round,
         "status": str(outcome.status),
         "finish_reason": outcome.finish_reason,
         "usage": outcome.usage.as_dict(),
@@ -164,6 +175,7 @@ def write_records(
         summary.cost_realtime += usage_cost(context.model, outcome.usage, batch=False)
         if outcome.error is not None and outcome.error.transient:
             summary.retryable.append(outcome.custom_id)
+            summary.retryable_statuses[record["status"]] += 1
 
     for outcome in outcomes:
         if index is not None and outcome.custom_id not in index:

@@ -58,6 +58,14 @@ class BatchRunParameters(BaseModel):
         title="OpenAI endpoint",
         description="OpenAI only: the endpoint each batch line calls.",
     )
+    max_rounds: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        title="Retry rounds",
+        description="How many times requests that failed for a passing reason (rate limits, "
+        "overload, expiry, cancellation) go into a new batch; permanent errors never do.",
+    )
     max_cost_usd: float | None = Field(
         default=None,
         gt=0,

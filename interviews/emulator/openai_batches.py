@@ -434,11 +434,21 @@ def forced_line(fault: LineFault, batch_id: str, custom_id: str) -> dict[str, An
         return _unfinished_line("batch_expired", batch_id, custom_id)
     if fault.type == "canceled":
         return _unfinished_line("batch_cancelled", batch_id, custom_id)
-    rate_limited = fault.error_type == "rate_limit_error"
+    status = _ERROR_STATUS.get(fault.error_type, 500)
     error = {
         "message": fault.message,
         "type": fault.error_type,
         "param": None,
-        "code": "rate_limit_exceeded" if rate_limited else None,
+        "code": "rate_limit_exceeded" if status == 429 else None,
     }
-    return _response_line(batch_id, custom_id, 429 if rate_limited else 500, {"error": error})
+    return _response_line(batch_id, custom_id, status, {"error": error})
+
+
+# The HTTP status the real API pairs with each error type (permanent ones are 4xx).
+_ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "rate_limit_error": 429,
+}

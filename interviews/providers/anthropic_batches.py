@@ -248,6 +248,11 @@ class AnthropicBatchAdapter(BatchAdapter):
 
     outcome_from_line = staticmethod(outcome_from_line)
 
+    @staticmethod
+    def line_custom_id(line: dict[str, Any]) -> str:
+        """The custom id carried by one of this provider's request lines."""
+        return line["custom_id"]
+
     def find_batches(self, tag: BatchTag) -> list[BatchJob]:
         """Batches created near `tag.intent_at` with exactly `tag.request_count` requests.
 

@@ -89,6 +89,11 @@ class BatchAdapter(ABC):
     def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
         """Normalize one parsed result line (raises KeyError/TypeError/ValueError if foreign)."""
 
+    @staticmethod
+    @abstractmethod
+    def line_custom_id(line: dict[str, Any]) -> str:
+        """The custom id carried by one of this provider's request lines."""
+
     @classmethod
     def parse_results(cls, path: Path) -> Iterator[RequestOutcome]:
         """Read a raw results file (as downloaded, or downloaded by hand) into outcomes.

@@ -243,6 +243,11 @@ class GeminiBatchAdapter(BatchAdapter):
 
     outcome_from_line = staticmethod(outcome_from_line)
 
+    @staticmethod
+    def line_custom_id(line: dict[str, Any]) -> str:
+        """The custom id carried by one of this provider's request lines."""
+        return line["key"]
+
     def find_batches(self, tag: BatchTag) -> list[BatchJob]:
         """Batches whose display name names this chunk (the API keeps no other tag)."""
         wanted = _display_name(tag)

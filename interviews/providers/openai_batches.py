@@ -355,6 +355,11 @@ class OpenAIBatchAdapter(BatchAdapter):
 
     outcome_from_line = staticmethod(outcome_from_line)
 
+    @staticmethod
+    def line_custom_id(line: dict[str, Any]) -> str:
+        """The custom id carried by one of this provider's request lines."""
+        return line["custom_id"]
+
     def find_batches(self, tag: BatchTag) -> list[BatchJob]:
         """Batches whose metadata names this run and chunk (created after the intent)."""
         start = tag.intent_at - _FIND_SLACK

@@ -279,6 +279,11 @@ class VertexBatchAdapter(BatchAdapter):
 
     outcome_from_line = staticmethod(outcome_from_line)
 
+    @staticmethod
+    def line_custom_id(line: dict[str, Any]) -> str:
+        """The custom id carried by one of this provider's request lines."""
+        return line["request"]["labels"]["custom_id"]
+
     def find_batches(self, tag: BatchTag) -> list[BatchJob]:
         """Jobs labelled with this run and chunk."""
         run, chunk = label_value(tag.run_id), label_value(tag.chunk_key)

@@ -64,6 +64,7 @@ def test_batch_interviews_flow_writes_records_and_report(
             run_id="flow1",
             credentials_block=block,
             data_dir=str(data_dir),
+            max_rounds=0,  # this test reads one round's report; rounds are tested below
         )
     )
     assert summary["ok"] and summary["statuses"] == {"errored": 1, "succeeded": 5}
@@ -187,3 +188,43 @@ def test_auth_failure_is_one_clear_line_and_the_key_leaks_nowhere(
     ledger = Ledger.open(data_dir)
     assert ledger.get_batch(ledger.chunks("auth")[0].id) is None  # refused: no intent left
     assert control.stats()["anthropic"]["batches_created"] == 0
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_retry_round_recovers_errored_and_expired_lines(
+    block, data_dir: Path, control, provider: str
+) -> None:
+    control.set_faults(
+        lines={
+            "interview_1": {"type": "errored", "error_type": "overloaded_error"},
+            "interview_2": {"type": "expired"},
+            "interview_3": {"type": "errored", "error_type": "invalid_request_error"},
+        }
+    )
+    params = BatchRunParameters(
+        provider=provider,
+        personas=str(SAMPLE),
+        count=5,
+        run_id="rounds",
+        credentials_block=block,
+        data_dir=str(data_dir),
+        max_rounds=0,
+    )
+    first = batch_interviews(params)
+    assert first["statuses"] == {"errored": 2, "expired": 1, "succeeded": 2}
+    control.set_faults({})  # the passing trouble is over; re-run the same run with a round
+    second = batch_interviews(params.model_copy(update={"max_rounds": 2}))
+    records = {
+        path.stem: orjson.loads(path.read_bytes())
+        for path in (data_dir / "interviews").glob("interview_*.json")
+    }
+    on_disk = {}
+    for record in records.values():
+        on_disk[record["status"]] = on_disk.get(record["status"], 0) + 1
+    assert second["statuses"] == on_disk == {"errored": 1, "succeeded": 4}
+    assert records["interview_1"]["round"] == 1 and records["interview_2"]["round"] == 1
+    assert records["interview_3"]["status"] == "errored"  # permanent: never retried
+    assert records["interview_0"]["round"] == 0
+    assert control.stats()[provider]["batches_created"] == 2  # round 0 once, round 1 once
+    lines = [orjson.loads(x) for x in Path(second["records_jsonl"]).read_bytes().splitlines()]
+    assert sorted(line["custom_id"] for line in lines) == [f"interview_{i}" for i in range(5)]
