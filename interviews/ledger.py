@@ -392,6 +392,36 @@ class Ledger:
                 )
             )
 
+    def runs(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Runs as dicts, newest first (one run if `run_id` is given)."""
+        query = sa.select(runs).order_by(runs.c.created_at.desc())
+        if run_id is not None:
+            query = query.where(runs.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def chunk_batches(self, run_id: str) -> list[tuple[ChunkRow, BatchRow | None, dict]]:
+        """Each chunk of the run with its batch (if any) and the batch's last request tallies."""
+        query = (
+            sa.select(chunks, batches.c.id.label("batch_row_id"))
+            .outerjoin(batches, batches.c.chunk_id == chunks.c.id)
+            .where(chunks.c.run_id == run_id)
+            .order_by(chunks.c.round, chunks.c.chunk_index)
+        )
+        result = []
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                chunk = _chunk(row)
+                batch = self.get_batch(chunk.id) if row.batch_row_id is not None else None
+                counts = {}
+                if batch is not None:
+                    raw = conn.execute(
+                        sa.select(batches.c.counts_json).where(batches.c.chunk_id == chunk.id)
+                    ).scalar_one()
+                    counts = orjson.loads(raw) if raw else {}
+                result.append((chunk, batch, counts))
+        return result
+
     def claimed_batch_ids(self, provider: str) -> set[str]:
         """Every batch id of `provider` that some chunk already owns."""
         with self.engine.connect() as conn:

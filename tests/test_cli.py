@@ -23,7 +23,7 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
         [sys.executable, "-m", "interviews", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "COLUMNS": "250", **(env or {})},
         cwd=cwd,
         timeout=120,
     )
@@ -389,3 +389,31 @@ def test_max_cost_refusal_creates_no_batch(tmp_path: Path, emu, control) -> None
     assert not (tmp_path / "data" / "runs").exists() or not any(
         (tmp_path / "data" / "runs").iterdir()
     )
+
+
+def test_status_and_cancel_from_the_ledger(tmp_path: Path, emu, control) -> None:
+    from interviews.ledger import Ledger
+    from interviews.pipeline import prepare_run, submit_chunk
+    from interviews.preparation import DataDirs
+    from interviews.providers.anthropic_batches import AnthropicBatchAdapter
+    from interviews.spec import BatchRunParameters
+
+    control.configure(processing_seconds=3600)
+    data = tmp_path / "data"
+    ledger, dirs = Ledger.open(data), DataDirs(data)
+    adapter = AnthropicBatchAdapter(api_key="k", base_url=emu.anthropic_base_url)
+    plan = prepare_run(
+        BatchRunParameters(personas=str(SAMPLE), count=3, run_id="st1"), ledger=ledger, dirs=dirs
+    )
+    job = submit_chunk(plan.chunks[0], adapter=adapter, ledger=ledger)
+
+    shown = cli("status", "st1", "--data-dir", str(data))
+    assert shown.returncode == 0, shown.stderr
+    assert "st1" in shown.stdout and job.batch_id in shown.stdout.replace("\n", "")
+
+    env = {"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": emu.anthropic_base_url}
+    canceled = cli("cancel", "st1", "--data-dir", str(data), env=env)
+    assert canceled.returncode == 0, canceled.stderr
+    assert f"Canceled {job.batch_id}" in canceled.stdout.replace("\n", "")
+    assert adapter.retrieve(job.batch_id).status.is_terminal
+    assert cli("status", "nope", "--data-dir", str(data)).returncode == 1

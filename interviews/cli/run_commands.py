@@ -118,6 +118,9 @@ def run(
     system_template: SystemTemplate = None,
     question_template: QuestionTemplate = None,
     openai_endpoint: OpenAIEndpoint = "/v1/chat/completions",
+    max_rounds: Annotated[
+        int, typer.Option(help="Retry rounds for requests that failed for a passing reason.")
+    ] = 2,
     max_cost: Annotated[
         float | None,
         typer.Option(help="Refuse to submit if the estimated batch cost (USD) is higher."),
@@ -157,6 +160,7 @@ def run(
         data_dir=str(data_dir) if data_dir else None,
         openai_endpoint=openai_endpoint,
         max_cost_usd=max_cost,
+        max_rounds=max_rounds,
         record_files=record_files,
     )
     summary = _prepare_then_flow(params)
