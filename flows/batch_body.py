@@ -11,6 +11,7 @@ from interviews.pipeline import consolidate_records, settle_status
 from interviews.records import ConvertSummary
 from interviews.report import RunReport
 from interviews.spec import BatchRunParameters
+from tasks.check import check_batch
 from tasks.context import make_context
 from tasks.convert import convert_results
 from tasks.download import download_results
@@ -36,8 +37,15 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
         # submit every chunk before waiting on any, so all batches queue at the provider together
         submitted = [(chunk, submit_batch(chunk.id, context)) for chunk in chunks]
         this_round = ConvertSummary()
+        pending = []
         for chunk, job in submitted:
-            job = wait_batch(job, chunk.request_count, context)
+            if params.detach:  # look once; `collect` comes back for batches still running
+                job = check_batch(job, context)
+                if not job.status.is_terminal:
+                    pending.append(job)
+                    continue
+            else:
+                job = wait_batch(job, chunk.request_count, context)
             path = download_results(chunk.id, job, context)
             converted = convert_results(
                 chunk.id, path, job, plan.model.id, context, params.record_files
@@ -46,6 +54,8 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
             ended.append(settle_status(job, converted))
             results.append(str(path))
         summary.add(this_round)
+        if pending:
+            return _detached(plan.run_id, pending, context)
         if not this_round.retryable or round_ >= params.max_rounds:
             break
         round_ += 1
@@ -74,3 +84,15 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
             f"see {context.dirs.run(plan.run_id) / 'summary.json'}"
         )
     return result
+
+
+def _detached(run_id: str, pending: list, context) -> dict[str, Any]:
+    """Leave a detached run waiting: its batches run on at the provider."""
+    context.ledger().update_run(run_id, status="waiting")
+    return {
+        "run_id": run_id,
+        "ok": True,
+        "detached": True,
+        "waiting_batches": [job.batch_id for job in pending],
+        "next": f"run `interviews collect` (or re-run --run-id {run_id}) once they end",
+    }

@@ -34,6 +34,8 @@ runs = sa.Table(
     sa.Column("model", sa.String(200), nullable=False),
     sa.Column("spec_sha256", sa.String(64), nullable=False),
     sa.Column("spec_json", sa.Text, nullable=False),
+    # the run's parameters (names and paths, never secrets), so `collect` can finish it later
+    sa.Column("params_json", sa.Text),
     sa.Column("requests_path", sa.Text),
     sa.Column("request_count", sa.Integer),
     sa.Column("status", sa.String(40), nullable=False),
@@ -232,6 +234,7 @@ class Ledger:
         request_count: int,
         estimate_usd: str,
         files: list[ChunkFile],
+        params_json: str | None = None,
     ) -> None:
         """Record a prepared run and its round-0 chunks in one transaction."""
         now = _now()
@@ -247,6 +250,7 @@ class Ledger:
                     requests_path=str(requests_path),
                     request_count=request_count,
                     estimate_usd=estimate_usd,
+                    params_json=params_json,
                     status="prepared",
                     created_at=now,
                     updated_at=now,
@@ -391,6 +395,16 @@ class Ledger:
                     **extra,
                 )
             )
+
+    def open_runs(self) -> list[dict[str, Any]]:
+        """Runs not yet finished (prepared, submitted or waiting), oldest first."""
+        query = (
+            sa.select(runs)
+            .where(runs.c.status.not_in(("completed", "failed")))
+            .order_by(runs.c.created_at)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     def runs(self, run_id: str | None = None) -> list[dict[str, Any]]:
         """Runs as dicts, newest first (one run if `run_id` is given)."""

@@ -104,6 +104,7 @@ def prepare_run(
         request_count=prepared.request_count,
         estimate_usd=str(est.batch),
         files=prepared.chunks,
+        params_json=params.model_copy(update={"run_id": run_id}).model_dump_json(),
     )
     return RunPlan(
         run_id,

@@ -66,6 +66,12 @@ class BatchRunParameters(BaseModel):
         description="How many times requests that failed for a passing reason (rate limits, "
         "overload, expiry, cancellation) go into a new batch; permanent errors never do.",
     )
+    detach: bool = Field(
+        default=False,
+        title="Detach",
+        description="End after submitting; `interviews collect` (or the collect-batches "
+        "deployment) finishes the run when its batches end.",
+    )
     max_cost_usd: float | None = Field(
         default=None,
         gt=0,

@@ -121,6 +121,9 @@ def run(
     max_rounds: Annotated[
         int, typer.Option(help="Retry rounds for requests that failed for a passing reason.")
     ] = 2,
+    detach: Annotated[
+        bool, typer.Option(help="End after submitting; finish later with `interviews collect`.")
+    ] = False,
     max_cost: Annotated[
         float | None,
         typer.Option(help="Refuse to submit if the estimated batch cost (USD) is higher."),
@@ -161,12 +164,40 @@ def run(
         openai_endpoint=openai_endpoint,
         max_cost_usd=max_cost,
         max_rounds=max_rounds,
+        detach=detach,
         record_files=record_files,
     )
     summary = _prepare_then_flow(params)
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    """The run's table, or what a detached run is waiting for."""
     from interviews.report import summary_rows
 
-    print_rows("Run summary", summary_rows(summary))
+    if summary.get("detached"):
+        waiting = ", ".join(summary["waiting_batches"])
+        console.print(
+            f"Run {summary['run_id']} is waiting on {waiting}; {summary['next']}", highlight=False
+        )
+    elif "error" in summary:
+        console.print(f"Run {summary['run_id']}: {summary['error']}", highlight=False)
+    else:
+        print_rows(f"Run summary: {summary['run_id']}", summary_rows(summary))
+
+
+def collect(data_dir: DataDir = None) -> None:
+    """Finish every open run whose batches have ended (download, convert, retry rounds,
+    report); runs still waiting are left for the next call. Schedule it for detached runs."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    _brief_console_errors()
+    from flows.collect_flow import collect_batches
+
+    summaries = collect_batches(str(data_dir) if data_dir else None)
+    if not summaries:
+        console.print("No open runs.")
+    for summary in summaries:
+        _print_summary(summary)
 
 
 DEMO_PROVIDERS = ("anthropic", "openai", "vertex", "gemini")
@@ -290,4 +321,5 @@ def _warm_up(providers: list[str]) -> None:
 def register(app: typer.Typer) -> None:
     """Add these commands to the app."""
     app.command()(run)
+    app.command()(collect)
     app.command()(demo)

@@ -228,3 +228,30 @@ def test_retry_round_recovers_errored_and_expired_lines(
     assert control.stats()[provider]["batches_created"] == 2  # round 0 once, round 1 once
     lines = [orjson.loads(x) for x in Path(second["records_jsonl"]).read_bytes().splitlines()]
     assert sorted(line["custom_id"] for line in lines) == [f"interview_{i}" for i in range(5)]
+
+
+def test_detached_run_is_finished_by_collect(block, data_dir: Path, control) -> None:
+    from flows.collect_flow import collect_batches
+
+    control.configure(processing_seconds=3600)
+    params = BatchRunParameters(
+        provider="openai",
+        personas=str(SAMPLE),
+        count=3,
+        run_id="later",
+        credentials_block=block,
+        data_dir=str(data_dir),
+        detach=True,
+    )
+    first = batch_interviews(params)
+    assert first["detached"] and len(first["waiting_batches"]) == 1
+    assert not (data_dir / "interviews").exists()
+    [still] = collect_batches(str(data_dir))
+    assert still["detached"]  # nothing ended yet: collect leaves it
+    control.advance(3601)
+    [done] = collect_batches(str(data_dir))
+    assert done["ok"] and done["statuses"] == {"succeeded": 3}
+    assert len(list((data_dir / "interviews").glob("*.json"))) == 3
+    assert Ledger.open(data_dir).runs("later")[0]["status"] == "completed"
+    assert collect_batches(str(data_dir)) == []  # nothing open any more
+    assert control.stats()["openai"]["batches_created"] == 1

@@ -1,0 +1,47 @@
+"""The `collect_batches` flow: finish the runs whose batches have ended, leave the rest.
+
+Schedule it (e.g. hourly) next to detached runs: each call looks at every open run in the
+ledger once, without waiting, so it holds no process while batches run for hours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows.batch_flows import PROVIDER_FLOWS
+from interviews.errors import InterviewsError
+from interviews.ledger import Ledger
+from interviews.settings import get_settings
+from interviews.spec import BatchRunParameters
+
+
+@flow(name="collect-batches", log_prints=True)
+def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
+    """Look at every open run once: download, convert and report those whose batches ended,
+    start their retry rounds, and leave the ones still running for the next call.
+
+    Args:
+        data_dir: the data directory whose ledger to read (default: settings).
+
+    Returns:
+        One summary per open run (`detached: True` for runs still waiting).
+    """
+    settings = get_settings()
+    root = Path(data_dir) if data_dir else settings.data_dir
+    ledger = Ledger.open(root, settings.ledger_url)
+    logger = get_run_logger()
+    outcomes = []
+    for run in ledger.open_runs():
+        if not run["params_json"]:
+            continue
+        params = BatchRunParameters.model_validate_json(run["params_json"])
+        params = params.model_copy(update={"detach": True, "data_dir": str(root)})
+        try:
+            outcomes.append(PROVIDER_FLOWS[params.provider](params))
+        except InterviewsError as exc:  # one broken run must not stop the others
+            logger.error("Run %s: %s", run["run_id"], exc)
+            outcomes.append({"run_id": run["run_id"], "ok": False, "error": str(exc)})
+    return outcomes
