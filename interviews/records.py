@@ -8,6 +8,7 @@ missing from the provider's results. A succeeded record is never replaced by a f
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import orjson
 from interviews.batch_types import OutcomeStatus, RequestError, RequestOutcome
 from interviews.catalog import ModelInfo
 from interviews.costs import Usage, usage_cost
-from interviews.jsonl import iter_jsonl, write_json
+from interviews.jsonl import iter_jsonl
 
 MISSING = "missing"
 
@@ -88,14 +89,16 @@ def build_record(
     persona_id: int | str,
     question: str | None,
     context: RecordContext,
+    cost: Decimal | None = None,
 ) -> dict[str, Any]:
-    """The interview record for one outcome."""
+    """The interview record for one outcome (`cost` if already computed)."""
     transcript = []
     if question is not None:
         transcript.append({"role": "user", "content": question})
     if outcome.status is OutcomeStatus.SUCCEEDED:
         transcript.append({"role": "assistant", "content": outcome.text or ""})
-    cost = usage_cost(context.model, outcome.usage, batch=context.mode == "batch")
+    if cost is None:
+        cost = usage_cost(context.model, outcome.usage, batch=context.mode == "batch")
     when = context.timestamp or datetime.now(UTC)
     return {
         "persona_id": persona_id,
@@ -116,14 +119,26 @@ def build_record(
     }
 
 
-def _keeps_earlier_answer(path: Path, record: dict[str, Any]) -> bool:
+def _keeps_earlier_answer(path: str, record: dict[str, Any]) -> bool:
     """True if `path` holds a succeeded record and `record` did not succeed."""
-    if record["status"] == OutcomeStatus.SUCCEEDED or not path.exists():
+    if record["status"] == OutcomeStatus.SUCCEEDED or not os.path.exists(path):
         return False
     try:
-        return orjson.loads(path.read_bytes()).get("status") == OutcomeStatus.SUCCEEDED
+        with open(path, "rb") as handle:
+            return orjson.loads(handle.read()).get("status") == OutcomeStatus.SUCCEEDED
     except orjson.JSONDecodeError:
         return False
+
+
+def _write_record(path: str, record: dict[str, Any]) -> None:
+    """Write one record file so that it appears whole or not at all (write, then rename).
+
+    Lean on purpose: a run writes one file per interview, so each syscall counts here.
+    """
+    partial = path + ".partial"
+    with open(partial, "wb") as handle:
+        handle.write(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+    os.replace(partial, path)
 
 
 def load_index(index_path: Path) -> dict[str, tuple[int | str, str]]:
@@ -158,21 +173,30 @@ def write_records(
     """
     summary = ConvertSummary()
     seen: set[str] = set()
+    batch = context.mode == "batch"
+    if interviews_dir is not None:
+        interviews_dir.mkdir(parents=True, exist_ok=True)
+        folder = str(interviews_dir)
 
     def emit(outcome: RequestOutcome, persona_id: int | str, question: str | None) -> None:
-        record = build_record(outcome, persona_id=persona_id, question=question, context=context)
+        cost = usage_cost(context.model, outcome.usage, batch=batch)
+        record = build_record(
+            outcome, persona_id=persona_id, question=question, context=context, cost=cost
+        )
         if interviews_dir is not None:
-            path = interviews_dir / f"{outcome.custom_id}.json"
+            path = f"{folder}/{outcome.custom_id}.json"
             if _keeps_earlier_answer(path, record):
                 summary.kept_earlier_answers += 1
             else:
-                write_json(path, record)
+                _write_record(path, record)
         if on_record is not None:
             on_record(record)
         summary.statuses[record["status"]] += 1
         summary.usage = summary.usage + outcome.usage
-        summary.cost += usage_cost(context.model, outcome.usage, batch=context.mode == "batch")
-        summary.cost_realtime += usage_cost(context.model, outcome.usage, batch=False)
+        summary.cost += cost
+        summary.cost_realtime += (
+            usage_cost(context.model, outcome.usage, batch=False) if batch else cost
+        )
         if outcome.error is not None and outcome.error.transient:
             summary.retryable.append(outcome.custom_id)
             summary.retryable_statuses[record["status"]] += 1
