@@ -29,3 +29,14 @@ def test_invalid_parameters_are_rejected() -> None:
         flow.validate_parameters({"params": {"personas": "p.jsonl", "count": -1}})
     with pytest.raises(Exception, match="provider"):
         flow.validate_parameters({"params": {"personas": "p.jsonl", "provider": "nope"}})
+
+
+def test_schedules_parse_and_start_inactive() -> None:
+    from prefect.client.schemas.schedules import construct_schedule
+
+    scheduled = [d for d in RAW["deployments"] if d.get("schedules")]
+    assert scheduled, "the collect deployment has a schedule"
+    for deployment in scheduled:
+        for schedule in deployment["schedules"]:
+            construct_schedule(cron=schedule["cron"], timezone=schedule.get("timezone"))
+            assert schedule["active"] is False  # nothing fires unasked
