@@ -216,7 +216,7 @@ def demo(
     ] = None,
     processing_seconds: Annotated[
         float, typer.Option(help="How long each emulated batch takes.")
-    ] = 3.0,
+    ] = 1.5,
 ) -> None:
     """Run the whole batch pipeline on the sample personas against the local emulator.
 
@@ -230,8 +230,8 @@ def demo(
         if name not in DEMO_PROVIDERS:
             raise InputError(f"the demo runs {', '.join(DEMO_PROVIDERS)}; not {name!r}")
     # the demo polls briskly; a real run polls every 30 s and up to 10 min (settings)
-    os.environ.setdefault("INTERVIEWS_POLL_INITIAL_SECONDS", "0.5")
-    os.environ.setdefault("INTERVIEWS_POLL_MAX_SECONDS", "1")
+    os.environ.setdefault("INTERVIEWS_POLL_INITIAL_SECONDS", "0.25")
+    os.environ.setdefault("INTERVIEWS_POLL_MAX_SECONDS", "0.5")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # a first start migrates a fresh database (~18 s here); Prefect's 20 s default is too tight
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
