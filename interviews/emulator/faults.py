@@ -43,9 +43,15 @@ class FaultSpecError(ValueError):
 
 @dataclass
 class HttpFault:
-    """Answer matching calls with an error status instead of handling them."""
+    """Answer matching calls with an error status instead of handling them, or hold them.
 
-    status: int
+    With `delay` the call is held that many seconds: before it is handled (`delay_after`
+    false), or after it was handled but before the answer goes out (`delay_after` true: the
+    work is done, the client has not heard of it yet). A delay fault with no `status` then
+    answers normally; crash tests kill a client while it waits.
+    """
+
+    status: int | None
     provider: str | None = None
     method: str | None = None
     path: str = ""
@@ -54,6 +60,8 @@ class HttpFault:
     should_retry: bool | None = None
     error_type: str | None = None
     message: str | None = None
+    delay: float = 0.0
+    delay_after: bool = False
 
     def matches(self, provider: str, method: str, path: str) -> bool:
         """Whether a call (path relative to the provider prefix) is hit by this fault."""
@@ -146,13 +154,18 @@ def _parse_http(index: int, item: Any) -> HttpFault:
         raise FaultSpecError(f"{where} must be an object")
     allowed = {
         "provider", "method", "path", "status", "retry_after", "count",
-        "should_retry", "error_type", "message",
+        "should_retry", "error_type", "message", "delay", "delay_after",
     }  # fmt: skip
     unknown = set(item) - allowed
     if unknown:
         raise FaultSpecError(f"{where}: unknown keys {sorted(unknown)}")
     status = item.get("status")
-    if not isinstance(status, int) or not 400 <= status <= 599:
+    delay = item.get("delay", 0)
+    if not isinstance(delay, int | float) or not 0 <= delay <= 600:
+        raise FaultSpecError(f"{where}.delay must be 0-600 seconds")
+    if status is None and not delay:
+        raise FaultSpecError(f"{where} needs a status, a delay, or both")
+    if status is not None and (not isinstance(status, int) or not 400 <= status <= 599):
         raise FaultSpecError(f"{where}.status must be an HTTP error status (400-599)")
     path = str(item.get("path", ""))
     try:
@@ -176,6 +189,8 @@ def _parse_http(index: int, item: Any) -> HttpFault:
         should_retry=item.get("should_retry"),
         error_type=item.get("error_type"),
         message=item.get("message"),
+        delay=float(delay),
+        delay_after=bool(item.get("delay_after", False)),
     )
 
 

@@ -1,5 +1,6 @@
 """Shared HTTP plumbing for provider sub-apps: call counting, faults, errors, JSON."""
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -99,14 +100,19 @@ def provider_app(
                 if authenticate is not None:
                     authenticate(request)
                 fault = state.take_http_fault(provider, route.method, route_path(request))
-                if fault is not None:
+                if fault is not None and fault.delay and not fault.delay_after:
+                    await asyncio.sleep(fault.delay)
+                if fault is not None and fault.status is not None:
                     raise EmulatedError(
                         fault.status,
                         fault.message or f"Injected fault (HTTP {fault.status}).",
                         fault.error_type,
                         fault.headers(),
                     )
-                return await route.handler(request, state)
+                response = await route.handler(request, state)
+                if fault is not None and fault.delay and fault.delay_after:
+                    await asyncio.sleep(fault.delay)  # done, but the client has not heard
+                return response
             except EmulatedError as exc:
                 return render_error(exc)
             except Exception:

@@ -14,7 +14,9 @@ on every call: the higher-level helpers retry for up to 120 s and poll every 5 s
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -116,6 +118,15 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
     return answered_outcome(custom_id, response)
 
 
+def _md5_base64(path: Path) -> str:
+    """The file's MD5 as GCS reports it (base64), to recognise an earlier upload."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return base64.b64encode(digest.digest()).decode()
+
+
 class VertexBatchAdapter(BatchAdapter):
     """Vertex AI batch prediction jobs with GCS staging.
 
@@ -199,13 +210,18 @@ class VertexBatchAdapter(BatchAdapter):
         input_name = self._object_name(tag, f"input-{tag.fingerprint[:12]}.jsonl")
         output_prefix = f"gs://{self._bucket}/{self._object_name(tag, 'output')}"
         with _google_errors("input upload to GCS"):
-            blob = self._storage.bucket(self._bucket).blob(input_name)
-            blob.upload_from_filename(
-                str(lines_path),
-                content_type="application/jsonl",
-                retry=self._retry,
-                timeout=self._timeout,
+            blob = self._storage.bucket(self._bucket).get_blob(
+                input_name, retry=self._retry, timeout=self._timeout
             )
+            # an interrupted run may have uploaded this very file already: keep it
+            if blob is None or blob.md5_hash != _md5_base64(lines_path):
+                blob = self._storage.bucket(self._bucket).blob(input_name)
+                blob.upload_from_filename(
+                    str(lines_path),
+                    content_type="application/jsonl",
+                    retry=self._retry,
+                    timeout=self._timeout,
+                )
         job = self._aiplatform.BatchPredictionJob(
             display_name=f"interviews-{label_value(tag.chunk_key)}"[:128],
             model=f"publishers/google/models/{tag.model}",
