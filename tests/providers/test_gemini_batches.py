@@ -15,6 +15,7 @@ from interviews.providers import gemini_batches
 from interviews.providers.base import BatchTag
 from interviews.providers.gemini_batches import _STATUS_MAP, GeminiBatchAdapter
 from interviews.requests import CanonicalRequest
+from tests.providers.support import finish
 
 MODEL = "gemini-3.8-flash"
 
@@ -37,16 +38,6 @@ def lines_file(tmp_path: Path, n: int) -> Path:
 
 def tag(n: int, chunk: str = "run:r0:c0") -> BatchTag:
     return BatchTag("run", MODEL, chunk, "b" * 64, n, datetime.now(UTC))
-
-
-def finish(adapter, control, batch_id):
-    job = adapter.retrieve(batch_id)
-    for _ in range(10):
-        if job.status.is_terminal:
-            return job
-        control.advance(1)
-        job = adapter.retrieve(batch_id)
-    return job
 
 
 def test_status_map_covers_every_job_state() -> None:

@@ -21,6 +21,7 @@ from interviews.providers.openai_batches import (
     outcome_from_line,
 )
 from interviews.requests import CanonicalRequest
+from tests.providers.support import finish
 
 
 def make_adapter(emu, **kwargs) -> OpenAIBatchAdapter:
@@ -52,16 +53,6 @@ def test_status_map_covers_every_sdk_literal() -> None:
 
     literal = Batch.model_fields["status"].annotation
     assert set(_STATUS_MAP) == set(typing.get_args(literal))
-
-
-def finish(adapter: OpenAIBatchAdapter, control, batch_id: str):
-    job = adapter.retrieve(batch_id)
-    for _ in range(10):
-        if job.status.is_terminal:
-            return job
-        control.advance(1)
-        job = adapter.retrieve(batch_id)
-    return job
 
 
 @pytest.mark.parametrize("endpoint", [CHAT, RESPONSES])

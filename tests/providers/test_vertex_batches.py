@@ -15,6 +15,7 @@ from interviews.errors import PermanentProviderError, TransientProviderError
 from interviews.providers.base import BatchTag
 from interviews.providers.vertex_batches import _STATUS_MAP, VertexBatchAdapter
 from interviews.requests import CanonicalRequest
+from tests.providers.support import finish
 
 BUCKET = "interviews-emulator"
 MODEL = "gemini-3.5-flash"
@@ -46,16 +47,6 @@ def lines_file(tmp_path: Path, n: int) -> Path:
 
 def tag(n: int, chunk: str = "run:r0:c0") -> BatchTag:
     return BatchTag("run", MODEL, chunk, "a" * 64, n, datetime.now(UTC))
-
-
-def finish(adapter, control, batch_id):
-    job = adapter.retrieve(batch_id)
-    for _ in range(10):
-        if job.status.is_terminal:
-            return job
-        control.advance(1)
-        job = adapter.retrieve(batch_id)
-    return job
 
 
 def download(adapter, job, tmp_path: Path):
