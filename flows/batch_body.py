@@ -12,6 +12,7 @@ from interviews.records import ConvertSummary
 from interviews.report import RunReport
 from interviews.spec import BatchRunParameters
 from tasks.check import check_batch
+from tasks.cleanup import cleanup_batch
 from tasks.context import make_context
 from tasks.convert import convert_results
 from tasks.download import download_results
@@ -51,6 +52,8 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
                 chunk.id, path, job, plan.model.id, context, params.record_files
             )
             this_round.add(converted)
+            if params.cleanup:
+                cleanup_batch(job, context)
             ended.append(settle_status(job, converted))
             results.append(str(path))
         summary.add(this_round)

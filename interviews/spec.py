@@ -84,6 +84,13 @@ class BatchRunParameters(BaseModel):
         description="Write data/interviews/{custom_id}.json; off keeps only the run's "
         "consolidated runs/{run_id}/interviews.jsonl (much faster for very large runs).",
     )
+    cleanup: bool = Field(
+        default=False,
+        title="Clean up at the provider",
+        description="After download, delete the provider's copies (uploaded inputs, result "
+        "files, GCS objects, finished batches) so health data does not linger; local copies "
+        "stay.",
+    )
     run_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",

@@ -124,6 +124,10 @@ def run(
     detach: Annotated[
         bool, typer.Option(help="End after submitting; finish later with `interviews collect`.")
     ] = False,
+    cleanup: Annotated[
+        bool,
+        typer.Option(help="After download, delete the provider's copies (inputs, results)."),
+    ] = False,
     max_cost: Annotated[
         float | None,
         typer.Option(help="Refuse to submit if the estimated batch cost (USD) is higher."),
@@ -165,6 +169,7 @@ def run(
         max_cost_usd=max_cost,
         max_rounds=max_rounds,
         detach=detach,
+        cleanup=cleanup,
         record_files=record_files,
     )
     summary = _prepare_then_flow(params)

@@ -28,7 +28,7 @@ from interviews.batch_types import (
 from interviews.costs import Usage
 from interviews.errors import UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
-from interviews.providers.base import BatchAdapter, BatchTag
+from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine
 from interviews.providers.sdk_errors import sdk_errors
 from interviews.requests import CanonicalRequest
 
@@ -245,6 +245,13 @@ class AnthropicBatchAdapter(BatchAdapter):
             finally:
                 decoder.close()
         return written
+
+    def cleanup(self, batch_id: str) -> int:
+        """Delete the batch and its results at Anthropic (allowed once it has ended)."""
+        with gone_is_fine(), _sdk_errors(f"delete of batch {batch_id}"):
+            self._client.messages.batches.delete(batch_id)
+            return 1
+        return 0
 
     outcome_from_line = staticmethod(outcome_from_line)
 

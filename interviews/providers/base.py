@@ -8,6 +8,7 @@ per-HTTP-call retries.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -19,8 +20,18 @@ from typing import Any, ClassVar
 import orjson
 
 from interviews.batch_types import BatchJob, RequestOutcome
-from interviews.errors import ResultParseError
+from interviews.errors import PermanentProviderError, ResultParseError
 from interviews.requests import CanonicalRequest
+
+
+@contextlib.contextmanager
+def gone_is_fine() -> Iterator[None]:
+    """Treat "not found" as done: cleanup may run twice, or after someone else's."""
+    try:
+        yield
+    except PermanentProviderError as exc:
+        if exc.status_code != 404:
+            raise
 
 
 def label_value(text: str) -> str:
@@ -112,6 +123,15 @@ class BatchAdapter(ABC):
                         f"{path}:{number}: not a {cls.provider} batch result line ({exc!r}); "
                         "download the results again"
                     ) from exc
+
+    @abstractmethod
+    def cleanup(self, batch_id: str) -> int:
+        """Delete what the provider keeps of an ended batch (uploaded inputs, result files,
+        staged objects), so health data does not linger there; the local copies stay.
+
+        Returns:
+            How many provider-side objects were deleted (already-gone ones are skipped).
+        """
 
     @abstractmethod
     def find_batches(self, tag: BatchTag) -> list[BatchJob]:

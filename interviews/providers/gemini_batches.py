@@ -24,7 +24,7 @@ from interviews.batch_types import (
 )
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer, dumps_line
-from interviews.providers.base import BatchAdapter, BatchTag, label_value
+from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine, label_value
 from interviews.providers.google_common import JOB_STATE_MAP, answered_outcome
 from interviews.providers.sdk_errors import connection_error, status_error
 from interviews.requests import CanonicalRequest
@@ -240,6 +240,28 @@ class GeminiBatchAdapter(BatchAdapter):
                             )
                         )
         return dest.stat().st_size
+
+    def cleanup(self, batch_id: str) -> int:
+        """Delete the batch (inline requests and answers live in it) and its files."""
+        job = None
+        with gone_is_fine(), _sdk_errors(f"read of batch {batch_id}"):
+            job = self._client.batches.get(name=batch_id)
+        if job is None:
+            return 0  # already deleted
+        names = [
+            source.file_name
+            for source in (job.src, job.dest)
+            if source is not None and getattr(source, "file_name", None)
+        ]
+        deleted = 0
+        for name in names:
+            with gone_is_fine(), _sdk_errors(f"delete of {name}"):
+                self._client.files.delete(name=name)
+                deleted += 1
+        with gone_is_fine(), _sdk_errors(f"delete of batch {batch_id}"):
+            self._client.batches.delete(name=batch_id)
+            deleted += 1
+        return deleted
 
     outcome_from_line = staticmethod(outcome_from_line)
 

@@ -30,7 +30,7 @@ from interviews.batch_types import (
 from interviews.costs import Usage
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer
-from interviews.providers.base import BatchAdapter, BatchTag
+from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine
 from interviews.providers.sdk_errors import sdk_errors
 from interviews.requests import CanonicalRequest
 
@@ -352,6 +352,18 @@ class OpenAIBatchAdapter(BatchAdapter):
                             written += len(chunk)
                             last = chunk[-1:] or last
         return written
+
+    def cleanup(self, batch_id: str) -> int:
+        """Delete the batch's input, output and error files at OpenAI."""
+        with _sdk_errors(f"retrieve of batch {batch_id}"):
+            batch = self._client.batches.retrieve(batch_id)
+        deleted = 0
+        for file_id in (batch.input_file_id, batch.output_file_id, batch.error_file_id):
+            if file_id:
+                with gone_is_fine(), _sdk_errors(f"delete of file {file_id}"):
+                    self._client.files.delete(file_id)
+                    deleted += 1
+        return deleted
 
     outcome_from_line = staticmethod(outcome_from_line)
 

@@ -293,6 +293,35 @@ class VertexBatchAdapter(BatchAdapter):
                             last = chunk[-1:]
         return written
 
+    def cleanup(self, batch_id: str) -> int:
+        """Delete the job's staged input and its output objects from GCS."""
+        with _google_errors(f"read of job {batch_id}"):
+            job = self._jobs.get_batch_prediction_job(
+                name=batch_id, retry=self._retry, timeout=self._timeout
+            )
+        deleted = 0
+        with _google_errors(f"cleanup of job {batch_id}"):
+            for uri in job.input_config.gcs_source.uris:
+                bucket_name, _, name = uri.removeprefix("gs://").partition("/")
+                blob = self._storage.bucket(bucket_name).get_blob(
+                    name, retry=self._retry, timeout=self._timeout
+                )
+                if blob is not None:
+                    blob.delete(retry=self._retry, timeout=self._timeout)
+                    deleted += 1
+            directory = job.output_info.gcs_output_directory
+            if directory:
+                bucket_name, _, prefix = directory.removeprefix("gs://").partition("/")
+                for blob in self._storage.list_blobs(
+                    bucket_name,
+                    prefix=prefix.rstrip("/") + "/",
+                    retry=self._retry,
+                    timeout=self._timeout,
+                ):
+                    blob.delete(retry=self._retry, timeout=self._timeout)
+                    deleted += 1
+        return deleted
+
     outcome_from_line = staticmethod(outcome_from_line)
 
     @staticmethod

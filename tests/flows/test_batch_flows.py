@@ -255,3 +255,22 @@ def test_detached_run_is_finished_by_collect(block, data_dir: Path, control) -> 
     assert Ledger.open(data_dir).runs("later")[0]["status"] == "completed"
     assert collect_batches(str(data_dir)) == []  # nothing open any more
     assert control.stats()["openai"]["batches_created"] == 1
+
+
+def test_cleanup_leaves_nothing_at_the_provider(block, data_dir: Path, control, emu) -> None:
+    import openai
+
+    batch_interviews(
+        BatchRunParameters(
+            provider="openai",
+            personas=str(SAMPLE),
+            count=2,
+            run_id="tidy",
+            credentials_block=block,
+            data_dir=str(data_dir),
+            cleanup=True,
+        )
+    )
+    client = openai.OpenAI(api_key="k", base_url=emu.openai_base_url)
+    assert list(client.files.list()) == []  # input, output and error files all deleted
+    assert len(list((data_dir / "interviews").glob("*.json"))) == 2  # local copies stay
