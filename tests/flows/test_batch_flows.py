@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
 import pytest
 
-from blocks.credentials import (
-    AnthropicCredentials,
-    GeminiCredentials,
-    OpenAICredentials,
-    VertexBatchSettings,
-)
 from flows.batch_flows import batch_interviews
 from interviews.errors import RunFailedError
 from interviews.ledger import Ledger
@@ -25,30 +17,6 @@ from interviews.spec import BatchRunParameters
 from tests.conftest import SAMPLE
 
 PROVIDERS = ["anthropic", "openai", "vertex", "gemini"]
-# provider states that mean "submitted and being polled"
-RUNNING = {"in_progress", "JOB_STATE_RUNNING", "JOB_STATE_PENDING", "JOB_STATE_QUEUED"}
-
-
-@pytest.fixture
-def block(emu) -> str:
-    """One `emulator-test` credentials block per provider, pointing at the emulator."""
-    AnthropicCredentials(api_key="test-key", base_url=emu.anthropic_base_url).save(
-        "emulator-test", overwrite=True
-    )
-    OpenAICredentials(api_key="test-key", base_url=emu.openai_base_url).save(
-        "emulator-test", overwrite=True
-    )
-    VertexBatchSettings(
-        project="proj",
-        bucket="interviews-emulator",
-        access_token="test-token",
-        api_endpoint=emu.vertex_base_url,
-        storage_endpoint=emu.gcs_url,
-    ).save("emulator-test", overwrite=True)
-    GeminiCredentials(api_key="test-key", base_url=emu.gemini_base_url).save(
-        "emulator-test", overwrite=True
-    )
-    return "emulator-test"
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -99,63 +67,6 @@ def test_zero_answers_is_a_failed_run(block, data_dir: Path, control) -> None:
                 data_dir=str(data_dir),
             )
         )
-
-
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_sigkill_while_waiting_then_rerun_makes_exactly_one_batch(
-    block, control, data_dir: Path, prefect_api: str, provider: str
-) -> None:
-    control.configure(processing_seconds=3600)
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": prefect_api,
-        "INTERVIEWS_POLL_INITIAL_SECONDS": "0.2",
-        "INTERVIEWS_POLL_MAX_SECONDS": "0.5",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "interviews",
-        "run",
-        "--provider",
-        provider,
-        "--personas",
-        str(SAMPLE),
-        "--count",
-        "4",
-        "--batch",
-        "--run-id",
-        "killed",
-        "--credentials-block",
-        block,
-        "--data-dir",
-        str(data_dir),
-    ]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    ledger = Ledger.open(data_dir)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and first.poll() is None:
-        chunks = ledger.chunks("killed") if ledger.get_run("killed") else []
-        batch = ledger.get_batch(chunks[0].id) if chunks else None
-        if batch is not None and batch.batch_id and batch.provider_status in RUNNING:
-            break  # submitted and recorded: the flow is now in the wait loop
-        time.sleep(0.2)
-    assert first.poll() is None, first.stdout.read().decode()
-    time.sleep(1.0)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    assert control.stats()[provider]["batches_created"] == 1
-
-    control.advance(3601)
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert "Resuming run killed" in second.stdout.replace("\n", "")
-    stats = control.stats()[provider]
-    assert stats["batches_created"] == 1
-    if provider in ("openai", "vertex"):
-        assert stats["files_uploaded"] == 1
-    records = sorted(p.name for p in (data_dir / "interviews").iterdir())
-    assert records == [f"interview_{i}.json" for i in range(4)]
 
 
 def test_auth_failure_is_one_clear_line_and_the_key_leaks_nowhere(
