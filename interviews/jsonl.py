@@ -16,6 +16,9 @@ import orjson
 
 from interviews.errors import InputError
 
+# Request, chunk and result files run to hundreds of MB: large buffers mean few write calls.
+WRITE_BUFFER = 1 << 20
+
 
 def dumps_line(value: Any) -> bytes:
     """One JSONL line (with its newline) for `value`."""
@@ -33,7 +36,7 @@ def atomic_writer(path: Path, *, durable: bool = False) -> Iterator[IO[bytes]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
-        with partial.open("wb") as handle:
+        with partial.open("wb", buffering=WRITE_BUFFER) as handle:
             yield handle
             if durable:
                 handle.flush()

@@ -118,44 +118,65 @@ def iter_personas(path: Path | str) -> Iterator[PersonaRecord]:
             `persona_id`, or an empty file.
     """
     path = Path(path)
-    seen: dict[int | str, int] = {}
+    seen: set[str] = set()
     index = -1
     for index, (line, value) in enumerate(_raw_records(path)):
-        if not isinstance(value, dict):
-            raise InputError(
-                "expected a JSON object with persona and health_record, "
-                f"got {type(value).__name__}",
-                path=str(path),
-                line=line,
-            )
-        for field in ("persona", "health_record"):
-            if field not in value:
-                raise InputError(
-                    f"record has no {field!r}; every record needs 'persona' and 'health_record'",
-                    path=str(path),
-                    line=line,
-                )
-            if not isinstance(value[field], dict):
-                raise InputError(
-                    f"{field!r} must be a JSON object, got {type(value[field]).__name__}",
-                    path=str(path),
-                    line=line,
-                )
-        persona_id = _check_id(value.get("persona_id", index), path, line)
+        # The usual record passes three exact-type tests; anything else gets the full checks,
+        # which name what is wrong.
+        if not (
+            type(value) is dict
+            and type(value.get("persona")) is dict
+            and type(value.get("health_record")) is dict
+        ):
+            _check_shape(value, path, line)
+        persona_id = value.get("persona_id", index)
+        if not (type(persona_id) is int and persona_id >= 0):
+            persona_id = _check_id(persona_id, path, line)
         key = str(persona_id)  # 7 and "7" give the same custom id, so they clash too
         if key in seen:
             raise InputError(
-                f"duplicate persona_id {persona_id!r} (first seen at line {seen[key]}); "
-                "persona ids must be unique",
+                f"duplicate persona_id {persona_id!r} (first seen at line "
+                f"{_first_line(path, key)}); persona ids must be unique",
                 path=str(path),
                 line=line,
             )
-        seen[key] = line
+        seen.add(key)  # a set of ids, not ids → lines: a million ids must stay small
         yield PersonaRecord(persona_id, value["persona"], value["health_record"], index, line)
     if index < 0:
         raise InputError(
             "no records; the file must hold at least one persona record", path=str(path)
         )
+
+
+def _check_shape(value: Any, path: Path, line: int) -> None:
+    """Raise the InputError that says how `value` is not `{"persona": {}, "health_record": {}}`."""
+    if not isinstance(value, dict):
+        raise InputError(
+            f"expected a JSON object with persona and health_record, got {type(value).__name__}",
+            path=str(path),
+            line=line,
+        )
+    for field in ("persona", "health_record"):
+        if field not in value:
+            raise InputError(
+                f"record has no {field!r}; every record needs 'persona' and 'health_record'",
+                path=str(path),
+                line=line,
+            )
+        if not isinstance(value[field], dict):
+            raise InputError(
+                f"{field!r} must be a JSON object, got {type(value[field]).__name__}",
+                path=str(path),
+                line=line,
+            )
+
+
+def _first_line(path: Path, key: str) -> int:
+    """The line of the first record whose persona id is `key` (only read again on error)."""
+    for index, (line, value) in enumerate(_raw_records(path)):
+        if str(value.get("persona_id", index)) == key:
+            return line
+    raise AssertionError(f"persona id {key} vanished from {path}")  # the file changed under us
 
 
 def select_personas(

@@ -4,10 +4,20 @@ Templates are Jinja2 with `StrictUndefined`, so a template that names a field a 
 a clear error instead of a silently empty prompt. The defaults (in `interviews/templates/`) render
 every field of the persona and the health record, whatever their shape, so they suit any input.
 Templates see `persona`, `health_record` and `persona_id`.
+
+Rendering is the hot loop of `prepare` (one system message per interview), so two common
+template shapes skip Jinja's per-render machinery (a new context, a generator, one yield per
+piece) while producing exactly the text Jinja would:
+- literal text only (the default question): rendered once, at load;
+- literal text and `{% for key, value in persona.items() %}` / `health_record.items()` loops
+  whose bodies are literal text, `{{ key | label }}` and `{{ value | describe }}` (the default
+  system message): the template's own pieces, joined in plain Python.
+Any other template is rendered by Jinja. Tests compare both paths on many record shapes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -15,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 
 from interviews.errors import InputError
 from interviews.personas import PersonaRecord
@@ -25,45 +36,79 @@ DEFAULT_QUESTION_TEMPLATE = "first_question.j2"
 
 # Keys that name the thing an object describes; such an object reads "Metformin (dose: ...)".
 _HEAD_KEYS = frozenset({"name", "substance", "test", "date", "condition", "drug", "title"})
+_LABEL_CACHE_SIZE = 4096  # the same few field names recur in every record
 
 
-@lru_cache(maxsize=4096)  # the same few field names recur in every record
+@lru_cache(maxsize=_LABEL_CACHE_SIZE)
 def label(key: Any) -> str:
     """Turn a field name into a label: `recent_encounters` → `Recent encounters`."""
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 
 
-@lru_cache(maxsize=4096)
-def _inline_label(key: str) -> str:
-    """A field name inside a sentence: `blood_pressure` → `blood pressure`."""
-    return label(key).lower()
+class _InlineLabels(dict):
+    """Field name → `label(name).lower()`, remembered (a dict lookup is cheaper than a cached
+    call, and this runs for every key of every nested object)."""
+
+    def __missing__(self, key: Any) -> str:
+        text = label(key).lower()
+        if len(self) < _LABEL_CACHE_SIZE:  # bounded, like label's cache
+            self[key] = text
+        return text
+
+
+_INLINE_LABELS = _InlineLabels()
 
 
 def describe(value: Any) -> str:
     """Render any JSON value as one readable line.
 
     Objects become `first value (other key: value, ...)` so a condition reads
-    `Type 2 diabetes (diagnosed: 2019, status: active)`; lists are joined with `; `.
+    `Type 2 diabetes (diagnosed: 2019, status: active)`; lists are joined with `; `; None reads
+    `not recorded`, an empty object or list `none recorded`, booleans `yes`/`no`.
     """
+    # Exact-type checks first: JSON values are exactly these types, and strings are most leaves.
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        return _describe_object(value)
+    if kind is list:
+        return _describe_list(value)
+    if kind is int or kind is float:
+        return str(value)
     if value is None:
         return "not recorded"
-    if isinstance(value, dict):
-        if not value:
-            return "none recorded"
-        items = list(value.items())
-        head_key, head = items[0]
-        if head_key in _HEAD_KEYS and len(items) > 1:
-            rest = ", ".join(f"{_inline_label(k)}: {describe(v)}" for k, v in items[1:])
-            return f"{head} ({rest})"
-        return ", ".join(f"{_inline_label(k)}: {describe(v)}" for k, v in items)
-    if isinstance(value, list):
-        if not value:
-            return "none recorded"
-        return "; ".join(describe(item) for item in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict):
+        return _describe_object(value)
+    if isinstance(value, list):
+        return _describe_list(value)
     return str(value)
+
+
+def _describe_object(value: dict) -> str:
+    if not value:
+        return "none recorded"
+    items = iter(value.items())
+    head_key, head = next(items)
+    if head_key in _HEAD_KEYS and len(value) > 1:
+        return f"{head} ({_fields(items)})"
+    return _fields(iter(value.items()))
+
+
+def _fields(items: Any) -> str:
+    """`key: value, key: value` (list comprehension and an inline str test: this runs for
+    every field of every nested object)."""
+    labels = _INLINE_LABELS
+    return ", ".join([f"{labels[k]}: {v if type(v) is str else describe(v)}" for k, v in items])
+
+
+def _describe_list(value: list) -> str:
+    if not value:
+        return "none recorded"
+    return "; ".join([v if type(v) is str else describe(v) for v in value])
 
 
 def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
@@ -78,7 +123,117 @@ def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     return env
 
 
-def _load(path: Path | None, default_name: str) -> tuple[jinja2.Template, str]:
+# --- Plain rendering of simple templates (see the module docstring) ------------------------
+
+# The objects a field loop may walk: validated records always hold them as JSON objects.
+_LOOP_OBJECTS = frozenset({"persona", "health_record"})
+
+
+@dataclass(frozen=True)
+class _FieldLoop:
+    """`{% for key, value in <source>.items() %}` whose body is `line` with `{0}` for
+    `key | label` and `{1}` for `value | describe`."""
+
+    source: str
+    line: str
+    key: Callable[[Any], str]
+    value: Callable[[Any], str]
+
+    def render(self, context: dict[str, Any]) -> str:
+        line, key, value = self.line.format, self.key, self.value
+        return "".join([line(key(k), value(v)) for k, v in context[self.source].items()])
+
+
+# A simple template: literal text and field loops, in order.
+_Pieces = tuple[str | _FieldLoop, ...]
+
+
+def _unused(_: Any) -> str:
+    return ""
+
+
+def _plain_pieces(ast: nodes.Template) -> _Pieces | None:
+    """The template as literal text and field loops, or None if it uses anything else."""
+    pieces: list[str | _FieldLoop] = []
+    for node in ast.body:
+        if isinstance(node, nodes.Output) and all(
+            isinstance(child, nodes.TemplateData) for child in node.nodes
+        ):
+            pieces.append("".join(child.data for child in node.nodes))
+        elif isinstance(node, nodes.For) and (loop := _field_loop(node)) is not None:
+            pieces.append(loop)
+        else:
+            return None
+    return tuple(pieces)
+
+
+def _is_plain_call(node: nodes.Node) -> bool:
+    """A call or filter without arguments."""
+    return not (node.args or node.kwargs or node.dyn_args or node.dyn_kwargs)
+
+
+def _field_loop(node: nodes.For) -> _FieldLoop | None:
+    """A `{% for key, value in persona.items() %}` (or `health_record`) loop whose body is only
+    literal text, `{{ key | label }}` and `{{ value | describe }}`; None for anything else."""
+    target, iterated = node.target, node.iter
+    if node.else_ or node.test is not None or node.recursive:
+        return None
+    if not (
+        isinstance(target, nodes.Tuple)
+        and len(target.items) == 2
+        and all(isinstance(name, nodes.Name) for name in target.items)
+        and target.items[0].name != target.items[1].name
+        and isinstance(iterated, nodes.Call)
+        and _is_plain_call(iterated)
+        and isinstance(iterated.node, nodes.Getattr)
+        and iterated.node.attr == "items"
+        and isinstance(iterated.node.node, nodes.Name)
+        and iterated.node.node.name in _LOOP_OBJECTS
+    ):
+        return None
+    key_name, value_name = (name.name for name in target.items)
+    fields = {(key_name, "label"): "{0}", (value_name, "describe"): "{1}"}
+    parts: list[str] = []
+    for output in node.body:
+        if not isinstance(output, nodes.Output):
+            return None
+        for child in output.nodes:
+            if isinstance(child, nodes.TemplateData):
+                parts.append(child.data.replace("{", "{{").replace("}", "}}"))
+            elif (
+                isinstance(child, nodes.Filter)
+                and isinstance(child.node, nodes.Name)
+                and _is_plain_call(child)
+                and (child.node.name, child.name) in fields
+            ):
+                parts.append(fields[(child.node.name, child.name)])
+            else:
+                return None
+    return _FieldLoop(
+        source=iterated.node.node.name,
+        line="".join(parts),
+        key=label if "{0}" in parts else _unused,
+        value=describe if "{1}" in parts else _unused,
+    )
+
+
+def _render_pieces(pieces: _Pieces, context: dict[str, Any]) -> str:
+    return "".join([piece if type(piece) is str else piece.render(context) for piece in pieces])
+
+
+# --- Loading and rendering -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One compiled template, with its plain form when it has one."""
+
+    template: jinja2.Template
+    name: str
+    pieces: _Pieces | None
+
+
+def _load(path: Path | None, default_name: str) -> _Compiled:
     """Compile a template file, or the packaged default when `path` is None."""
     if path is None:
         source = resources.files("interviews.templates").joinpath(default_name).read_text("utf-8")
@@ -89,8 +244,10 @@ def _load(path: Path | None, default_name: str) -> tuple[jinja2.Template, str]:
         except FileNotFoundError:
             raise InputError("template file not found; check the path", path=str(path)) from None
         name = str(path)
+    env = _environment(jinja2.BaseLoader())
     try:
-        return _environment(jinja2.BaseLoader()).from_string(source), name
+        ast = env.parse(source)
+        return _Compiled(env.from_string(ast), name, _plain_pieces(ast))
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(
             f"template syntax error: {exc.message}; fix the template", path=name, line=exc.lineno
@@ -101,10 +258,28 @@ def _load(path: Path | None, default_name: str) -> tuple[jinja2.Template, str]:
 class Prompts:
     """The compiled system-message and first-question templates."""
 
-    system: jinja2.Template
-    question: jinja2.Template
-    system_name: str
-    question_name: str
+    _system: _Compiled
+    _question: _Compiled
+
+    @property
+    def system(self) -> jinja2.Template:
+        """The compiled system-message template."""
+        return self._system.template
+
+    @property
+    def question(self) -> jinja2.Template:
+        """The compiled first-question template."""
+        return self._question.template
+
+    @property
+    def system_name(self) -> str:
+        """The system template's file (or `default system_message.j2`), named in errors."""
+        return self._system.name
+
+    @property
+    def question_name(self) -> str:
+        """The question template's file (or `default first_question.j2`), named in errors."""
+        return self._question.name
 
     @classmethod
     def load(cls, system_template: Path | None = None, question_template: Path | None = None):
@@ -113,9 +288,10 @@ class Prompts:
         Raises:
             InputError: a missing file or a template syntax error (names file and line).
         """
-        system, system_name = _load(system_template, DEFAULT_SYSTEM_TEMPLATE)
-        question, question_name = _load(question_template, DEFAULT_QUESTION_TEMPLATE)
-        return cls(system, question, system_name, question_name)
+        return cls(
+            _load(system_template, DEFAULT_SYSTEM_TEMPLATE),
+            _load(question_template, DEFAULT_QUESTION_TEMPLATE),
+        )
 
     def render(self, record: PersonaRecord, *, source: str) -> tuple[str, str]:
         """Render (system_message, first_question) for one record.
@@ -132,25 +308,32 @@ class Prompts:
             "health_record": record.health_record,
             "persona_id": record.persona_id,
         }
-        rendered = []
-        for template, name in (
-            (self.system, self.system_name),
-            (self.question, self.question_name),
-        ):
-            try:
-                text = template.render(context).strip()
-            except jinja2.UndefinedError as exc:
-                raise InputError(
-                    f"template {name} uses a field this record does not have ({exc.message}); "
-                    "add it to the record or change the template",
-                    path=source,
-                    line=record.line,
-                ) from exc
-            if not text:
-                raise InputError(
-                    f"template {name} rendered an empty prompt for this record; fix the template",
-                    path=source,
-                    line=record.line,
-                )
-            rendered.append(text)
-        return rendered[0], rendered[1]
+        return (
+            _render(self._system, context, record, source),
+            _render(self._question, context, record, source),
+        )
+
+
+def _render(
+    compiled: _Compiled, context: dict[str, Any], record: PersonaRecord, source: str
+) -> str:
+    """Render one template for one record, stripped; errors name the file and line."""
+    try:
+        if compiled.pieces is not None:
+            text = _render_pieces(compiled.pieces, context).strip()
+        else:
+            text = compiled.template.render(context).strip()
+    except jinja2.UndefinedError as exc:
+        raise InputError(
+            f"template {compiled.name} uses a field this record does not have ({exc.message}); "
+            "add it to the record or change the template",
+            path=source,
+            line=record.line,
+        ) from exc
+    if not text:
+        raise InputError(
+            f"template {compiled.name} rendered an empty prompt for this record; fix the template",
+            path=source,
+            line=record.line,
+        )
+    return text

@@ -42,8 +42,15 @@ class CanonicalRequest:
     first_question: str
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON line form, fields in the seed's order."""
-        return {name: getattr(self, name) for name in CANONICAL_FIELDS}
+        """The JSON line form, fields in the seed's order (CANONICAL_FIELDS)."""
+        return {
+            "custom_id": self.custom_id,
+            "persona_id": self.persona_id,
+            "persona": self.persona,
+            "health_record": self.health_record,
+            "system_message": self.system_message,
+            "first_question": self.first_question,
+        }
 
 
 def build_requests(

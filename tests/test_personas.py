@@ -99,3 +99,22 @@ def test_select_out_of_range(tmp_path: Path, count: int, start: int) -> None:
     path = write_jsonl(tmp_path / "p.jsonl", [GOOD, GOOD])
     with pytest.raises(InputError):
         list(select_personas(path, count=count, start_index=start))
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_duplicate_names_the_line_of_the_first_occurrence(tmp_path: Path, as_array: bool) -> None:
+    records = [
+        '{"persona_id": "a", "persona": {}, "health_record": {}}',
+        '{"persona": {}, "health_record": {}}',
+        '{"persona_id": 1, "persona": {}, "health_record": {}}',
+    ]
+    if as_array:
+        path = tmp_path / "p.json"
+        path.write_text("[" + ",\n".join(records) + "]")
+        first = 2
+    else:
+        path = write_jsonl(tmp_path / "p.jsonl", [records[0], "", records[1], records[2]])
+        first = 3  # the blank line counts: line numbers are the file's
+    with pytest.raises(InputError) as caught:
+        list(iter_personas(path))
+    assert f"duplicate persona_id 1 (first seen at line {first})" in str(caught.value)
