@@ -1,32 +1,159 @@
-"""Benchmark: `prepare` (validate, render, canonical file, provider chunks) against its floor.
+"""Benchmark: `prepare` (validate, render, canonical file, provider chunks) against its floors.
 
-The floor is a bare orjson loop doing the same reads and writes: read every persona line, write
-one canonical line and one provider line per persona. Run:
+Reproduce the table (about 25 minutes, most of it at 1M; needs ~15 GB free under bench/out/):
 
-    uv run python bench/bench_prepare.py [N ...]      # default: 10000
+    uv run -q python bench/bench_prepare.py 10000 100000 1000000 --repeat 3
 
-Prints a table; writes only under bench/out/ (git-ignored).
+Sizes default to 10000. Each size gets a personas file from `interviews sample-data` (seed 1),
+then every mode runs in its own subprocess (so each row's peak RSS is its own), interleaved and
+repeated `--repeat` times; the table shows medians. Modes:
+
+- ours: `prepare_requests` for Anthropic with the default templates and model (validation,
+  templates, canonical request file, provider chunk files with their index files, sha256).
+- floor: the least code that writes the same bytes: orjson loads per line, the system message
+  built by plain string joins of the template's own text around `label`/`describe` (the
+  prompt's content), orjson dumps, buffered writes; no Jinja, no validation, no chunk
+  bookkeeping (one provider file and one index file, compared with our chunks concatenated).
+  The bench checks that the floor's canonical, provider and index bytes have the same sha256
+  as ours and stops with an error if they do not.
+- io: the earlier I/O-only floor (reads the same lines, writes a canonical line and a provider
+  line that hold the persona JSON instead of a rendered prompt); shown as "vs I/O only".
+
+Writes only under bench/out/ (git-ignored).
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
 import resource
 import shutil
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import orjson
-
-from interviews.preparation import DataDirs, prepare_requests
-from interviews.sample_data import write_sample_personas
-from interviews.spec import BatchRunParameters
-
 OUT = Path(__file__).resolve().parent / "out"
+MODES = ("ours", "floor", "io")
+WRITE_BUFFER = 1 << 20
 
 
-def floor(personas: Path, out: Path) -> float:
-    """Same bytes in and out, no validation and no templates."""
+def digest(paths: list[Path]) -> str:
+    """sha256 of the files' bytes, concatenated in order."""
+    sha = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                sha.update(block)
+    return sha.hexdigest()
+
+
+def run_ours(personas: Path, out: Path) -> tuple[float, dict[str, str]]:
+    from interviews.preparation import DataDirs, prepare_requests
+    from interviews.spec import BatchRunParameters
+
+    params = BatchRunParameters(provider="anthropic", personas=str(personas))
+    started = time.perf_counter()
+    prepared = prepare_requests(params, dirs=DataDirs(out / "data"), chunk_dir=out / "chunks")
+    seconds = time.perf_counter() - started
+    return seconds, {
+        "canonical": digest([prepared.requests_path]),
+        "provider": digest([chunk.path for chunk in prepared.chunks]),
+        "index": digest([chunk.index_path for chunk in prepared.chunks]),
+    }
+
+
+def _template_text(name: str) -> str:
+    from importlib import resources
+
+    return resources.files("interviews.templates").joinpath(name).read_text("utf-8")
+
+
+def run_floor(personas: Path, out: Path) -> tuple[float, dict[str, str]]:
+    import orjson
+
+    from interviews.catalog import get_model
+    from interviews.prompts import describe, label
+    from interviews.spec import DEFAULT_MAX_TOKENS, DEFAULT_MODEL
+
+    # The default system template is literal text around two field loops; take the text from
+    # the template file itself, so a changed template shows up as a digest mismatch.
+    loop_body = "\n- {{ key | label }}: {{ value | describe }}\n{% endfor %}"
+    source = _template_text("system_message.j2").removesuffix("\n")
+    intro, rest = source.split("{% for key, value in persona.items() -%}" + loop_body)
+    middle, tail = rest.split("{% for key, value in health_record.items() -%}" + loop_body)
+    question = _template_text("first_question.j2").strip()
+    model = get_model("anthropic", DEFAULT_MODEL["anthropic"]).id
+    newline = orjson.OPT_APPEND_NEWLINE
+
+    started = time.perf_counter()
+    with (
+        personas.open("rb") as source_file,
+        (out / "canonical.jsonl").open("wb", buffering=WRITE_BUFFER) as canonical,
+        (out / "provider.jsonl").open("wb", buffering=WRITE_BUFFER) as provider,
+        (out / "index.jsonl").open("wb", buffering=WRITE_BUFFER) as index_file,
+    ):
+        for index, raw in enumerate(source_file):
+            record = orjson.loads(raw)
+            persona, health = record["persona"], record["health_record"]
+            persona_id = record.get("persona_id", index)
+            custom_id = f"interview_{persona_id}"
+            system = "".join(
+                [
+                    intro,
+                    *[f"- {label(k)}: {describe(v)}\n" for k, v in persona.items()],
+                    middle,
+                    *[f"- {label(k)}: {describe(v)}\n" for k, v in health.items()],
+                    tail,
+                ]
+            ).strip()
+            canonical.write(
+                orjson.dumps(
+                    {
+                        "custom_id": custom_id,
+                        "persona_id": persona_id,
+                        "persona": persona,
+                        "health_record": health,
+                        "system_message": system,
+                        "first_question": question,
+                    },
+                    option=newline,
+                )
+            )
+            provider.write(
+                orjson.dumps(
+                    {
+                        "custom_id": custom_id,
+                        "params": {
+                            "model": model,
+                            "max_tokens": DEFAULT_MAX_TOKENS,
+                            "system": system,
+                            "messages": [{"role": "user", "content": question}],
+                        },
+                    },
+                    option=newline,
+                )
+            )
+            index_file.write(
+                orjson.dumps(
+                    {"custom_id": custom_id, "persona_id": persona_id, "question": question},
+                    option=newline,
+                )
+            )
+    seconds = time.perf_counter() - started
+    return seconds, {
+        "canonical": digest([out / "canonical.jsonl"]),
+        "provider": digest([out / "provider.jsonl"]),
+        "index": digest([out / "index.jsonl"]),
+    }
+
+
+def run_io(personas: Path, out: Path) -> tuple[float, dict[str, str]]:
+    """The earlier floor: same reads, and writes of about the same size, but no prompt."""
+    import orjson
+
     started = time.perf_counter()
     with (
         personas.open("rb") as src,
@@ -38,31 +165,79 @@ def floor(personas: Path, out: Path) -> float:
             system = orjson.dumps(record["persona"]).decode()
             canon.write(orjson.dumps({"custom_id": f"interview_{index}", **record}) + b"\n")
             lines.write(orjson.dumps({"custom_id": f"interview_{index}", "s": system}) + b"\n")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, {}
 
 
-def measure(n: int) -> tuple[int, float, float]:
+def child(mode: str, personas: Path, out: Path) -> None:
+    """Run one mode in this process and print `{seconds, peak_mb, digests}` as JSON."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    run = {"ours": run_ours, "floor": run_floor, "io": run_io}[mode]
+    seconds, digests = run(personas, out)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    shutil.rmtree(out)
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "digests": digests}))
+
+
+def spawn(mode: str, personas: Path, out: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(personas), str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(n: int, repeat: int) -> dict[str, list[dict]]:
+    from interviews.sample_data import write_sample_personas
+
     work = OUT / f"prepare_{n}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     personas = work / "personas.jsonl"
     write_sample_personas(personas, n, seed=1)
-    base = floor(personas, work)
-    params = BatchRunParameters(personas=str(personas))
-    started = time.perf_counter()
-    prepare_requests(params, dirs=DataDirs(work / "data"), chunk_dir=work / "chunks")
-    ours = time.perf_counter() - started
+    runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
+    for _ in range(repeat):
+        for mode in MODES:  # interleaved, so load from other users spreads over all modes
+            runs[mode].append(spawn(mode, personas, work / mode))
     shutil.rmtree(work)
-    return n, ours, base
+    ours, floor = runs["ours"][0]["digests"], runs["floor"][0]["digests"]
+    if ours != floor:
+        sys.exit(f"floor output differs from ours at {n:,}: ours {ours}, floor {floor}")
+    return runs
 
 
 def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [10_000]
-    print(f"{'interviews':>10} {'prepare s':>10} {'floor s':>8} {'ratio':>6} {'per 1k s':>9}")
-    for n, ours, base in map(measure, sizes):
-        print(f"{n:>10,} {ours:>10.2f} {base:>8.2f} {ours / base:>5.1f}× {1000 * ours / n:>9.3f}")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak_mb:.0f} MB")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per mode (median shown)")
+    parser.add_argument(
+        "--child", nargs=3, metavar=("MODE", "PERSONAS", "OUT"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.child:
+        mode, personas, out = args.child
+        child(mode, Path(personas), Path(out))
+        return
+    print(
+        f"{'interviews':>10} {'ours s':>8} {'floor s':>8} {'ratio':>6} {'I/O s':>7} "
+        f"{'vs I/O only':>11} {'ours MB':>8} {'floor MB':>9} {'I/O MB':>7} {'same bytes':>10}"
+    )
+    for n in args.sizes:
+        runs = measure(n, args.repeat)
+        t = {mode: statistics.median(r["seconds"] for r in runs[mode]) for mode in MODES}
+        mb = {mode: max(r["peak_mb"] for r in runs[mode]) for mode in MODES}
+        print(
+            f"{n:>10,} {t['ours']:>8.2f} {t['floor']:>8.2f} {t['ours'] / t['floor']:>5.2f}× "
+            f"{t['io']:>7.2f} {t['ours'] / t['io']:>10.2f}× {mb['ours']:>8.0f} "
+            f"{mb['floor']:>9.0f} {mb['io']:>7.0f} {'yes':>10}",
+            flush=True,
+        )
+        all_ratios = [
+            o["seconds"] / f["seconds"] for o, f in zip(runs["ours"], runs["floor"], strict=True)
+        ]
+        print(f"{'':>10} ratio per run: {', '.join(f'{r:.2f}' for r in all_ratios)}", flush=True)
 
 
 if __name__ == "__main__":
