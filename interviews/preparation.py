@@ -126,7 +126,9 @@ def prepare_requests(
             ),
             directory=chunk_dir,
             stem=chunk_stem or f"{params.provider}_r0",
-            max_requests=adapter_cls.max_requests,
+            max_requests=min(
+                adapter_cls.max_requests, params.chunk_size or adapter_cls.max_requests
+            ),
             max_bytes=adapter_cls.max_bytes,
         )
     count = sum(chunk.request_count for chunk in chunks)

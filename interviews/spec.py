@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_MODEL = {
     "anthropic": "claude-sonnet-5-5",
@@ -14,6 +15,21 @@ DEFAULT_MODEL = {
 }
 DEFAULT_MAX_TOKENS = 2048
 OPENAI_ENDPOINTS = ("/v1/chat/completions", "/v1/responses")
+PROVIDERS = tuple(DEFAULT_MODEL)
+# a relative folder of plain names: records can never be written outside the data directory
+_SUBDIR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
+
+
+def parse_target(target: str) -> tuple[str, str | None]:
+    """Split a `provider` or `provider:model` target.
+
+    Raises:
+        ValueError: the provider is not one of the four.
+    """
+    provider, _, model = target.strip().partition(":")
+    if provider not in PROVIDERS:
+        raise ValueError(f"target {target!r}: the provider must be one of {', '.join(PROVIDERS)}")
+    return provider, model.strip() or None
 
 
 class BatchRunParameters(BaseModel):
@@ -84,6 +100,27 @@ class BatchRunParameters(BaseModel):
         description="Write data/interviews/{custom_id}.json; off keeps only the run's "
         "consolidated runs/{run_id}/interviews.jsonl (much faster for very large runs).",
     )
+    targets: list[str] = Field(
+        default_factory=list,
+        title="Compare targets",
+        description="Interview the same personas through several `provider` or "
+        "`provider:model` targets at once (e.g. `anthropic`, `openai:gpt-6.1-terra`); they "
+        "replace Provider and Model. Each target is its own run, `{run_id}-{provider}-{model}`, "
+        "with records in data/interviews/{provider}/{model}/. Empty: just Provider and Model.",
+    )
+    chunk_size: int | None = Field(
+        default=None,
+        ge=1,
+        title="Requests per batch",
+        description="Split into batches of at most this many requests; empty: as large as the "
+        "provider allows (requests and bytes). Smaller batches each finish sooner.",
+    )
+    records_subdir: str | None = Field(
+        default=None,
+        title="Records subfolder",
+        description="Write per-interview records to data/interviews/{this}/ rather than "
+        "data/interviews/ (compare runs set it to {provider}/{model}).",
+    )
     cleanup: bool = Field(
         default=False,
         title="Clean up at the provider",
@@ -106,6 +143,25 @@ class BatchRunParameters(BaseModel):
         default=None, title="Data directory", description="Where files go; empty: ./data."
     )
 
+    @field_validator("targets")
+    @classmethod
+    def _known_targets(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            parse_target(target)
+        if len(set(targets)) != len(targets):
+            raise ValueError("a target is listed twice")
+        return targets
+
+    @field_validator("records_subdir")
+    @classmethod
+    def _relative_subdir(cls, value: str | None) -> str | None:
+        if value is not None and (not _SUBDIR.match(value) or ".." in value.split("/")):
+            raise ValueError(
+                "records_subdir must be a relative folder of letters, digits, `_`, `.` and `-` "
+                "(such as `anthropic/claude-sonnet-5-5`)"
+            )
+        return value
+
     @property
     def model_id(self) -> str:
         """The model asked for, or the provider's default."""
@@ -118,7 +174,7 @@ class BatchRunParameters(BaseModel):
 
     def spec(self, personas_sha256: str) -> dict[str, object]:
         """What identifies the run's work (resuming with a different spec is refused)."""
-        return {
+        spec: dict[str, object] = {
             "provider": self.provider,
             "model": self.model_id,
             "endpoint": self.endpoint,
@@ -129,3 +185,6 @@ class BatchRunParameters(BaseModel):
             "system_template": self.system_template,
             "question_template": self.question_template,
         }
+        if self.chunk_size is not None:  # only when set, so older runs keep their fingerprint
+            spec["chunk_size"] = self.chunk_size
+        return spec
