@@ -11,7 +11,15 @@ The JSON accepted by `POST /_emulator/faults` (it replaces all current faults; `
 HTTP faults fire `count` times, then stop; `provider` is `anthropic`, `openai`, `vertex` or
 `gemini` (None: any), and `path` is a regex searched in the path after the provider prefix (e.g.
 `/v1/batches`). On Vertex and Gemini `error_type`, if set, is the gRPC status name of the error
-envelope (e.g. `RESOURCE_EXHAUSTED`).
+envelope (e.g. `RESOURCE_EXHAUSTED`). Vertex faults also hit clients' media downloads from the
+GCS emulator (`GET …?alt=media`, how Vertex results are read): `path` is then searched in the
+object's URL path with the object name decoded, e.g.
+`/download/storage/v1/b/<bucket>/o/<prefix>/prediction-model-…/predictions.jsonl`; there a
+`delay` always holds the call before the object is read (a read changes nothing).
+A `delay` hold ends early when the faults are replaced or cleared (a reset too), so a test can
+hold a call, change the world, and let it go. A call held before it was handled whose client
+hung up meanwhile is dropped, never handled, as a service never sees a request that did not
+reach it.
 Line faults override a request's outcome when its batch ends (the key is the `custom_id`; on
 Vertex `request.labels.custom_id`, on Gemini the inline `metadata.key` or the file line's `key`).
 On OpenAI batches every line fault becomes an error-file line: `errored` an HTTP error response
@@ -48,7 +56,8 @@ class HttpFault:
     With `delay` the call is held that many seconds: before it is handled (`delay_after`
     false), or after it was handled but before the answer goes out (`delay_after` true: the
     work is done, the client has not heard of it yet). A delay fault with no `status` then
-    answers normally; crash tests kill a client while it waits.
+    answers normally; crash tests kill a client while it waits. The hold ends early once the
+    fault is no longer installed (`Faults.installed`).
     """
 
     status: int | None
@@ -129,6 +138,11 @@ class Faults:
                 fault.count -= 1
                 return fault
         return None
+
+    def installed(self, fault: HttpFault) -> bool:
+        """Whether `fault` (that very object) is still one of these faults; a call it holds
+        is let go once it is not."""
+        return any(item is fault for item in self.http)
 
     def take_truncation(self) -> bool:
         """Whether this results download is cut short (uses up one if counted)."""

@@ -2,23 +2,32 @@
 
 `GcsServer` serves an in-memory gcp-storage-emulator on a loopback port (PROVIDERS.md Part 2
 §3), so `google-cloud-storage` runs unchanged against `client_options={"api_endpoint": url}`.
+Each connection has its own thread and the store is locked per request, so a client download
+held by a fault (`on_download`) stalls nobody else.
 `GcsObjects` is how the Vertex emulator reads batch input and writes predictions: through the
 real storage client, like the service, but with its 120 s default retry turned off. Both import
 their dependencies lazily: importing the emulator must stay cheap.
 """
 
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from functools import partial
-from http.server import HTTPServer
+from http.server import HTTPServer, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import unquote
 
 DEFAULT_BUCKET = "interviews-emulator"
 _TIMEOUT = 10.0
-# Marks the emulator's own writes (predictions), so only client uploads are counted.
+# Marks the emulator's own calls (reading job input, writing predictions), so only client
+# uploads are counted and only client downloads meet faults.
 OWN_WRITE_HEADER = "x-interviews-emulator-write"
+
+DownloadHook = Callable[[str], int | None]
+"""Called with a client download's path (object name decoded) before it is served; it may
+block (a held call) and may return an HTTP error status to answer with instead."""
 
 
 class GcsError(Exception):
@@ -52,38 +61,92 @@ def _is_upload(method: str, target: str) -> bool:
     return method == "PUT" and not path.startswith(("/storage/", "/b/")) and path.count("/") >= 2
 
 
-def _counting_handler(base: type, on_upload: Callable[[], None]) -> type:
-    """A gcp-storage-emulator request handler that reports each client upload."""
+def download_path(target: str) -> str | None:
+    """The path (object name decoded) of a GET that reads an object's bytes, else None.
 
-    class CountingHandler(base):  # type: ignore[misc, valid-type]
+    The JSON API reads media at `/download/storage/v1/b/…/o/…` or with `alt=media`.
+    """
+    path, _, query = target.partition("?")
+    if path.startswith("/download/") or "alt=media" in query.split("&"):
+        return unquote(path)
+    return None
+
+
+def _handler(
+    base: type, on_upload: Callable[[], None] | None, on_download: DownloadHook | None
+) -> type:
+    """A gcp-storage-emulator request handler that locks the store for each request, reports
+    each client upload and runs `on_download` (outside the lock) before each client download.
+    """
+
+    class Handler(base):  # type: ignore[misc, valid-type]
         status = 0
+        server: "_LockedHTTPServer"
 
         def send_response(self, code: int, message: str | None = None) -> None:
             self.status = code
             super().send_response(code, message)
 
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            path = download_path(self.path)
+            if on_download is not None and path is not None and not self._own():
+                status = on_download(path)
+                if status is not None:
+                    self._send_error(status)
+                    return
+            with self.server.lock:
+                super().do_GET()
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            super().do_POST()
+            with self.server.lock:
+                super().do_POST()
             self._report()
 
         def do_PUT(self) -> None:  # noqa: N802 (http.server's naming)
-            super().do_PUT()
+            with self.server.lock:
+                super().do_PUT()
             self._report()
 
+        def do_DELETE(self) -> None:  # noqa: N802 (http.server's naming)
+            with self.server.lock:
+                super().do_DELETE()
+
+        def do_PATCH(self) -> None:  # noqa: N802 (http.server's naming)
+            with self.server.lock:
+                super().do_PATCH()
+
+        def _own(self) -> bool:
+            return bool(self.headers.get(OWN_WRITE_HEADER))
+
         def _report(self) -> None:
-            own = self.headers.get(OWN_WRITE_HEADER)
-            if self.status == 200 and not own and _is_upload(self.command, self.path):
+            if on_upload is None or self.status != 200 or self._own():
+                return
+            if _is_upload(self.command, self.path):
                 on_upload()
 
-    return CountingHandler
+        def _send_error(self, status: int) -> None:
+            # The JSON API's error envelope, which google-api-core turns into its exceptions.
+            body = (
+                f'{{"error": {{"code": {status}, "message": "Injected fault (HTTP {status}).", '
+                f'"errors": [{{"message": "Injected fault.", "reason": "injected"}}]}}}}'
+            ).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
 
 
-class _SerialHTTPServer(HTTPServer):
-    """A single-threaded HTTPServer whose requests and wipes exclude each other.
+class _LockedHTTPServer(ThreadingHTTPServer):
+    """An HTTPServer with a thread per connection whose requests and wipes exclude each other.
 
-    gcp-storage-emulator's store is not thread-safe; one lock around each request and around
-    `wipe` keeps a reset from racing an upload.
+    gcp-storage-emulator's store is not thread-safe; one lock around each request (taken by
+    the handler) and around `wipe` keeps a reset from racing an upload.
     """
+
+    daemon_threads = True
 
     def __init__(self, address: tuple[str, int], handler: Any, family: socket.AddressFamily):
         self.address_family = family
@@ -97,17 +160,19 @@ class _SerialHTTPServer(HTTPServer):
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
 
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        with self.lock:
-            super().finish_request(request, client_address)
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up (a crash test killed it mid-download) is no server error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class GcsServer:
     """gcp-storage-emulator (in-memory) on a loopback port in a daemon thread.
 
     `port=0` picks a free port; `.url` is known once `start()` returns. The default bucket
-    exists from the start and survives `wipe()`. `on_upload` runs (on the server thread, with
-    the store locked: it must not block) for every object a client uploads.
+    exists from the start and survives `wipe()`. `on_upload` runs (on a server thread, after
+    the request) for every object a client uploads; `on_download` (see `DownloadHook`) runs
+    before every object read by a client, with the store not locked, so it may block.
     """
 
     def __init__(
@@ -116,13 +181,15 @@ class GcsServer:
         port: int = 0,
         default_bucket: str = DEFAULT_BUCKET,
         on_upload: Callable[[], None] | None = None,
+        on_download: DownloadHook | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.default_bucket = default_bucket
         self._on_upload = on_upload
+        self._on_download = on_download
         self._storage: Any = None
-        self._httpd: _SerialHTTPServer | None = None
+        self._httpd: _LockedHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -146,10 +213,8 @@ class GcsServer:
         self._storage = Storage(use_memory_fs=True)
         create_bucket(self.default_bucket, self._storage)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        handler = RequestHandler
-        if self._on_upload is not None:
-            handler = _counting_handler(RequestHandler, self._on_upload)
-        self._httpd = _SerialHTTPServer(
+        handler = _handler(RequestHandler, self._on_upload, self._on_download)
+        self._httpd = _LockedHTTPServer(
             (self.host, self.port), partial(handler, self._storage), family
         )
         self.port = self._httpd.server_address[1]

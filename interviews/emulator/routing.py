@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from interviews.emulator.faults import HttpFault
 from interviews.emulator.state import EmulatorState
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,30 @@ class ProviderRoute:
     handler: Handler
 
 
+_HOLD_TICK = 0.05  # seconds between checks whether a held call was let go
+
+
+def _still_held(state: EmulatorState, fault: HttpFault, deadline: float) -> float:
+    """Seconds to wait before looking again; 0 once the delay is over or the fault is gone."""
+    with state.lock:
+        installed = state.faults.installed(fault)
+    return min(_HOLD_TICK, max(0.0, deadline - time.monotonic())) if installed else 0.0
+
+
+async def hold(state: EmulatorState, fault: HttpFault) -> None:
+    """Wait out `fault.delay`, or less if the faults are replaced meanwhile."""
+    deadline = time.monotonic() + fault.delay
+    while wait := _still_held(state, fault, deadline):
+        await asyncio.sleep(wait)
+
+
+def hold_blocking(state: EmulatorState, fault: HttpFault) -> None:
+    """`hold` for a server thread outside the event loop (the GCS emulator)."""
+    deadline = time.monotonic() + fault.delay
+    while wait := _still_held(state, fault, deadline):
+        time.sleep(wait)
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response serialised with orjson."""
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
@@ -88,8 +114,9 @@ def provider_app(
 ) -> Starlette:
     """A sub-app for one provider, to be mounted under `/<provider>`.
 
-    Every call is counted in stats, then authenticated, then checked against HTTP faults,
-    and only then handled; `EmulatedError`s become the provider's error envelope.
+    Every call is counted in stats, then authenticated, then checked against HTTP faults
+    (which may hold it: see `faults`), and only then handled; `EmulatedError`s become the
+    provider's error envelope.
     """
     state.register_provider(provider)
 
@@ -101,7 +128,11 @@ def provider_app(
                     authenticate(request)
                 fault = state.take_http_fault(provider, route.method, route_path(request))
                 if fault is not None and fault.delay and not fault.delay_after:
-                    await asyncio.sleep(fault.delay)
+                    # Read the body first: looking at the connection must not swallow it.
+                    await request.body()
+                    await hold(state, fault)
+                    if await request.is_disconnected():
+                        return Response(status_code=499)  # the client is gone: never handled
                 if fault is not None and fault.status is not None:
                     raise EmulatedError(
                         fault.status,
@@ -111,7 +142,7 @@ def provider_app(
                     )
                 response = await route.handler(request, state)
                 if fault is not None and fault.delay and fault.delay_after:
-                    await asyncio.sleep(fault.delay)  # done, but the client has not heard
+                    await hold(state, fault)  # done, but the client has not heard
                 return response
             except EmulatedError as exc:
                 return render_error(exc)

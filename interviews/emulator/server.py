@@ -13,6 +13,7 @@ import uvicorn
 
 from interviews.emulator.app import create_app
 from interviews.emulator.gcs import DEFAULT_BUCKET, GcsObjects, GcsServer, GcsUnavailableError
+from interviews.emulator.routing import hold_blocking
 from interviews.emulator.state import EmulatorState
 
 logger = logging.getLogger(__name__)
@@ -35,13 +36,22 @@ def _require_loopback(host: str) -> None:
 def start_gcs(state: EmulatorState, host: str, port: int = 0) -> GcsServer:
     """Start an in-memory GCS emulator and attach it to `state` (I/O and wipe on reset).
 
-    Objects clients upload count as Vertex `files_uploaded` (the job input they stage).
+    Objects clients upload count as Vertex `files_uploaded` (the job input they stage), and
+    the objects clients read (Vertex results) meet Vertex HTTP faults (see `faults`).
     """
 
     def on_upload() -> None:
         state.count_external_upload("vertex")
 
-    gcs = GcsServer(host, port, DEFAULT_BUCKET, on_upload).start()
+    def on_download(path: str) -> int | None:
+        fault = state.take_http_fault("vertex", "GET", path)
+        if fault is None:
+            return None
+        if fault.delay:
+            hold_blocking(state, fault)
+        return fault.status
+
+    gcs = GcsServer(host, port, DEFAULT_BUCKET, on_upload, on_download).start()
     state.attach_gcs(GcsObjects(gcs.url), wipe=gcs.wipe)
     return gcs
 

@@ -1,5 +1,8 @@
 """Fault injection and stats, seen through the real Anthropic SDK."""
 
+import concurrent.futures
+import time
+
 import anthropic
 import httpx
 import orjson
@@ -147,3 +150,45 @@ def test_should_retry_false_stops_sdk_retries(
         client.with_options(max_retries=2).messages.batches.list()
     assert caught.value.response.headers["x-should-retry"] == "false"
     assert control.stats()["anthropic"]["calls"]["GET /v1/messages/batches"] == 1
+
+
+def _wait_for(condition, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("after", [False, True])
+def test_a_held_call_is_let_go_when_the_faults_are_replaced(
+    client: anthropic.Anthropic, control: EmulatorControl, after: bool
+) -> None:
+    control.set_faults(
+        http=[{"method": "GET", "path": "/batches$", "delay": 600, "delay_after": after}]
+    )
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        listed = pool.submit(client.messages.batches.list)
+        _wait_for(lambda: control.stats()["anthropic"]["faults_fired"] == 1, "the held call")
+        assert not listed.done()
+        control.clear_faults()
+        assert listed.result(timeout=30).data == []  # answered normally, long before 600 s
+
+
+def test_a_call_held_before_handling_is_dropped_when_its_client_hangs_up(
+    emulator: EmulatorServer, control: EmulatorControl
+) -> None:
+    control.set_faults(http=[{"method": "POST", "path": "/batches$", "delay": 600}])
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes the connection
+        httpx.post(
+            f"{emulator.anthropic_base_url}/v1/messages/batches",
+            json={"requests": make_requests(1)},
+            headers={"x-api-key": "test", "anthropic-version": "2023-06-01"},
+            timeout=httpx.Timeout(10, read=0.5),
+        )
+    assert control.stats()["anthropic"]["faults_fired"] == 1
+    control.clear_faults()
+    # Let go, the call would be handled within a tick; a dropped one never creates the batch.
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        assert control.stats()["anthropic"]["batches_created"] == 0
+        time.sleep(0.05)
