@@ -1,19 +1,33 @@
 """The one body shared by every provider's batch flow: prepare → submit → wait → download →
-convert → report. Composition only; each step is a task in `tasks/`."""
+convert → report. Composition only; each step is a task in `tasks/`, run once per chunk.
+
+Chunks move through their steps side by side on the flow's bounded thread pool: every chunk is
+submitted before any is waited on, and each chunk is downloaded and converted as soon as its
+own batch ends.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from prefect.artifacts import create_progress_artifact
+from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import unmapped
+
+from interviews.batch_types import BatchJob
 from interviews.errors import RunFailedError
-from interviews.pipeline import consolidate_records, settle_status
+from interviews.ledger import ChunkRow
+from interviews.pipeline import RunPlan, consolidate_records, settle_status
+from interviews.progress import run_progress
 from interviews.records import ConvertSummary
 from interviews.report import RunReport
 from interviews.spec import BatchRunParameters
 from tasks.check import check_batch
 from tasks.cleanup import cleanup_batch
-from tasks.context import make_context
+from tasks.context import RunContext, make_context
 from tasks.convert import convert_results
 from tasks.download import download_results
 from tasks.prepare import prepare_batch
@@ -23,48 +37,120 @@ from tasks.submit import submit_batch
 from tasks.wait import wait_batch
 
 
+@dataclass
+class RoundOutcome:
+    """What one round of chunks came to."""
+
+    summary: ConvertSummary = field(default_factory=ConvertSummary)
+    ended: list[BatchJob] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    pending: list[BatchJob] = field(default_factory=list)
+
+
 def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Run (or resume) one batch interview run and return its summary.
 
     Raises:
         RunFailedError: the run ended with no interview answered.
     """
-    context = make_context(params.provider, params.data_dir, params.credentials_block)
+    context = make_context(params)
     plan = prepare_batch(params, context)
+    progress = run_progress(context.ledger(), plan.run_id)
+    artifact_id = create_progress_artifact(
+        progress=progress.percent,
+        description=f"Run {plan.run_id} ({plan.provider} / {plan.model.id}): requests finished",
+    )
+    context = context.model_copy(
+        update={"run_id": plan.run_id, "progress_artifact_id": str(artifact_id)}
+    )
     summary = ConvertSummary()
     ended, results = [], []
     chunks, round_ = plan.chunks, 0
     while True:
-        # submit every chunk before waiting on any, so all batches queue at the provider together
-        submitted = [(chunk, submit_batch(chunk.id, context)) for chunk in chunks]
-        this_round = ConvertSummary()
-        pending = []
-        for chunk, job in submitted:
-            if params.detach:  # look once; `collect` comes back for batches still running
-                job = check_batch(job, context)
-                if not job.status.is_terminal:
-                    pending.append(job)
-                    continue
-            else:
-                job = wait_batch(job, chunk.request_count, context)
-            path = download_results(chunk.id, job, context)
-            converted = convert_results(
-                chunk.id, path, job, plan.model.id, context, params.record_files
-            )
-            this_round.add(converted)
-            if params.cleanup:
-                cleanup_batch(job, context)
-            ended.append(settle_status(job, converted))
-            results.append(str(path))
-        summary.add(this_round)
-        if pending:
-            return _detached(plan.run_id, pending, context)
-        if not this_round.retryable or round_ >= params.max_rounds:
+        outcome = _run_round(chunks, plan, params, context)
+        summary.add(outcome.summary)
+        ended += outcome.ended
+        results += outcome.results
+        if outcome.pending:
+            return _detached(plan.run_id, outcome.pending, context)
+        if not outcome.summary.retryable or round_ >= params.max_rounds:
             break
         round_ += 1
         retry_ids = summary.retryable
         summary.supersede_retryable()  # their records are replaced by the next round's
         chunks = plan_retry(chunks, retry_ids, round_, context)
+    return _report(plan, params, context, summary, ended, results)
+
+
+def _run_round(
+    chunks: list[ChunkRow], plan: RunPlan, params: BatchRunParameters, context: RunContext
+) -> RoundOutcome:
+    """Submit every chunk, then take each through wait, download, convert (and cleanup).
+
+    Every chunk's steps run to their end even when another chunk fails, so no answer that
+    arrived is left unconverted; the first failure is raised afterwards.
+    """
+    outcome, failures = RoundOutcome(), []
+    submitted = submit_batch.map([chunk.id for chunk in chunks], context=unmapped(context))
+    ready = _settled(zip(chunks, submitted, strict=True), failures)
+    if params.detach:  # look once; `collect` comes back for batches still running
+        checks = [(chunk, check_batch.submit(job, context)) for chunk, job in ready]
+        checked = _settled(checks, failures)
+        ready = [(chunk, job) for chunk, job in checked if job.status.is_terminal]
+        outcome.pending = [job for _, job in checked if not job.status.is_terminal]
+    chains = []
+    for chunk, job in ready:
+        waited = job if params.detach else wait_batch.submit(job, context)
+        path = download_results.submit(chunk.id, waited, context)
+        converted = convert_results.submit(
+            chunk.id, path, waited, plan.model.id, context, params.record_files
+        )
+        cleaned = (
+            cleanup_batch.submit(waited, context, wait_for=[converted]) if params.cleanup else None
+        )
+        chains.append((waited, path, converted, cleaned))
+    for waited, path, converted, cleaned in chains:
+        try:
+            # in step order, so the error kept is the chunk's first failure, not a follower's
+            finished = waited.result() if isinstance(waited, PrefectFuture) else waited
+            results_path = path.result()
+            chunk_summary = converted.result()
+            if cleaned is not None:
+                cleaned.result()
+        except Exception as exc:
+            failures.append(exc)
+            continue
+        outcome.summary.add(chunk_summary)
+        outcome.ended.append(settle_status(finished, chunk_summary))
+        outcome.results.append(str(results_path))
+    if failures:
+        raise failures[0]
+    return outcome
+
+
+def _settled(
+    pairs: Iterable[tuple[ChunkRow, PrefectFuture]], failures: list[Exception]
+) -> list[tuple[ChunkRow, Any]]:
+    """The chunks whose step succeeded, with its result; failures are appended to `failures`
+    (and raised once every chunk is done)."""
+    done = []
+    for chunk, future in pairs:
+        try:
+            done.append((chunk, future.result()))
+        except Exception as exc:
+            failures.append(exc)
+    return done
+
+
+def _report(
+    plan: RunPlan,
+    params: BatchRunParameters,
+    context: RunContext,
+    summary: ConvertSummary,
+    ended: list[BatchJob],
+    results: list[str],
+) -> dict[str, Any]:
+    """Consolidate the records, publish the report, and fail a run with no answer."""
     consolidated = consolidate_records(plan.run_id, context.dirs)
     report = RunReport(
         run_id=plan.run_id,
@@ -76,7 +162,7 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
         summary=summary,
         batches=ended,
         results_paths=results,
-        interviews_dir=str(context.dirs.interviews) if params.record_files else "",
+        interviews_dir=str(context.records_dir) if params.record_files else "",
         records_jsonl=str(consolidated),
     )
     result = publish_report(report, context)
@@ -89,7 +175,7 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     return result
 
 
-def _detached(run_id: str, pending: list, context) -> dict[str, Any]:
+def _detached(run_id: str, pending: list[BatchJob], context: RunContext) -> dict[str, Any]:
     """Leave a detached run waiting: its batches run on at the provider."""
     context.ledger().update_run(run_id, status="waiting")
     return {

@@ -6,15 +6,25 @@ tasks; their typed `BatchRunParameters` become the run form in the Prefect UI.
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.batch_body import run_batch
+from interviews.errors import RunFailedError
+from interviews.fanout import compare_run_id, target_runs
 from interviews.spec import BatchRunParameters
+from tasks.report import publish_comparison
+
+# Chunks of one run in flight at once (uploads, waits, downloads, conversions). The steps
+# mostly wait on the network; the bound keeps thread count and provider load predictable.
+CHUNK_WORKERS = 8
 
 
-@flow(name="anthropic-batch", log_prints=True)
+@flow(name="anthropic-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
 def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through Anthropic's Message Batches API (50 % of real-time prices).
 
@@ -27,7 +37,7 @@ def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(params.model_copy(update={"provider": "anthropic"}))
 
 
-@flow(name="openai-batch", log_prints=True)
+@flow(name="openai-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
 def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through OpenAI's Batch API (50 % of real-time prices).
 
@@ -40,7 +50,7 @@ def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(params.model_copy(update={"provider": "openai"}))
 
 
-@flow(name="vertex-batch", log_prints=True)
+@flow(name="vertex-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
 def vertex_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through Vertex AI batch prediction (Gemini; GCS staging; 50 % off).
 
@@ -53,7 +63,7 @@ def vertex_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(params.model_copy(update={"provider": "vertex"}))
 
 
-@flow(name="gemini-batch", log_prints=True)
+@flow(name="gemini-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
 def gemini_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through the Gemini Developer API's batch mode (50 % off).
 
@@ -76,15 +86,54 @@ PROVIDER_FLOWS = {
 
 @flow(name="batch-interviews", log_prints=True)
 def batch_interviews(params: BatchRunParameters) -> dict[str, Any]:
-    """Interview personas through the batch API of `params.provider`.
+    """Interview personas through the batch API of `params.provider`, or compare several
+    providers and models on the same personas (`params.targets`).
 
-    The parent flow: picks the provider's flow and runs it as a subflow, so each provider's
-    runs are also visible on their own.
+    The parent flow: each provider's flow runs as a subflow, so its runs are also visible on
+    their own. Targets run side by side, each as its own run in the ledger; one failing target
+    does not stop the others.
 
     Args:
-        params: the run (provider, model, personas, count, start index, run id, ...).
+        params: the run (provider, model or targets, personas, count, run id, ...).
 
     Returns:
-        The run summary.
+        The run summary; for targets, `{"run_id", "ok", "targets": [summary, ...]}`.
+
+    Raises:
+        RunFailedError: a compare run where some target failed (after all have finished).
     """
-    return PROVIDER_FLOWS[params.provider](params)
+    if not params.targets:
+        return PROVIDER_FLOWS[params.provider](params)
+    params = params.model_copy(update={"run_id": compare_run_id(params.run_id)})
+    runs = target_runs(params)
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        # each thread gets a copy of this flow's context, so the subflows are its children
+        futures = [
+            pool.submit(contextvars.copy_context().run, PROVIDER_FLOWS[run.provider], run)
+            for run in runs
+        ]
+        outcomes = [future.exception() or future.result() for future in futures]
+    summaries, failed = [], []
+    for run, outcome in zip(runs, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            get_run_logger().error("Target %s failed: %s", run.run_id, outcome)
+            summaries.append(
+                {
+                    "run_id": run.run_id,
+                    "provider": run.provider,
+                    "model": run.model,
+                    "ok": False,
+                    "error": str(outcome),
+                }
+            )
+            failed.append(run.run_id)
+        else:
+            summaries.append(outcome)
+    result = publish_comparison(params.run_id, summaries, params.data_dir)
+    if failed:
+        raise RunFailedError(
+            f"compare run {params.run_id}: {len(failed)} of {len(runs)} target(s) failed "
+            f"({', '.join(failed)}); the others finished. Re-run with --run-id {params.run_id} "
+            "to resume the failed ones."
+        )
+    return result

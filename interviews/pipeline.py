@@ -314,12 +314,12 @@ def convert_chunk(
     model: ModelInfo,
     ledger: Ledger,
     dirs: DataDirs,
-    record_files: bool = True,
+    records_dir: Path | None,
 ) -> ConvertSummary:
     """Turn a chunk's raw results into interview records, one per request sent.
 
-    Every record also goes into the chunk's part of the run's consolidated JSONL
-    (`runs/{run_id}/records/`); `record_files=False` skips the per-interview JSON files.
+    Every record goes into the chunk's part of the run's consolidated JSONL
+    (`runs/{run_id}/records/`), and into `records_dir/{custom_id}.json` unless it is None.
     """
     adapter_cls = get_adapter_class(job.provider)
     context = RecordContext(
@@ -344,7 +344,7 @@ def convert_chunk(
             adapter_cls.parse_results(results_path),
             index=load_index(chunk.index_path),
             context=context,
-            interviews_dir=dirs.interviews if record_files else None,
+            interviews_dir=records_dir,
             missing_error=missing_error,
             on_record=lambda record: sink.write(dumps_line(record)),
         )

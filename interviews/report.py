@@ -125,3 +125,47 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         for b in summary["batches"]
         if b.get("errors")
     ]
+
+
+def comparison_rows(summaries: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One row per target of a compare run: who, how many answered, tokens and cost.
+
+    (Each target's run id is `{compare run id}-{provider}-{model}`.)"""
+    rows = []
+    for summary in summaries:
+        if "error" in summary or summary.get("detached"):
+            state = summary.get("error") or "waiting: " + ", ".join(summary["waiting_batches"])
+            rows.append(
+                {
+                    "target": f"{summary.get('provider', '')}:{summary.get('model', '')}",
+                    "answered": "",
+                    "outcomes": state,
+                    "tokens in / out": "",
+                    "cost (batch)": "",
+                    "estimate": "",
+                }
+            )
+            continue
+        cost, usage = summary["cost_usd"], summary["usage"]
+        answered = summary["statuses"].get(str(OutcomeStatus.SUCCEEDED), 0)
+        rows.append(
+            {
+                "target": f"{summary['provider']}:{summary['model']}",
+                "answered": f"{answered:,} of {summary['requests']:,}",
+                "outcomes": ", ".join(f"{k} {v}" for k, v in summary["statuses"].items()),
+                "tokens in / out": f"{usage['input_tokens']:,} / {usage['output_tokens']:,}",
+                "cost (batch)": money(Decimal(cost["actual_batch"]), small=True),
+                "estimate": money(Decimal(cost["estimate_batch"]), small=True),
+            }
+        )
+    return rows
+
+
+def comparison_markdown(run_id: str, summaries: list[dict[str, Any]]) -> str:
+    """A markdown table comparing the targets of a compare run."""
+    rows = comparison_rows(summaries)
+    columns = list(rows[0]) if rows else []
+    lines = [f"# Compare run {run_id}", ""]
+    lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(row[c] for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

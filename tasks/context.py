@@ -16,6 +16,7 @@ from interviews.ledger import Ledger
 from interviews.preparation import DataDirs
 from interviews.providers import BatchAdapter
 from interviews.settings import get_settings
+from interviews.spec import BatchRunParameters
 
 
 class RunContext(BaseModel):
@@ -25,11 +26,20 @@ class RunContext(BaseModel):
     data_dir: str
     ledger_url: str | None = None
     credentials_block: str | None = None
+    records_subdir: str | None = None
+    run_id: str | None = None  # set once the run is prepared
+    progress_artifact_id: str | None = None  # the run's progress artifact in the Prefect UI
 
     @property
     def dirs(self) -> DataDirs:
         """The data directory layout."""
         return DataDirs(Path(self.data_dir))
+
+    @property
+    def records_dir(self) -> Path:
+        """Where per-interview records go: `interviews/`, or a subfolder of it."""
+        root = self.dirs.interviews
+        return root / self.records_subdir if self.records_subdir else root
 
     def ledger(self) -> Ledger:
         """The run ledger (one engine per URL per process)."""
@@ -45,12 +55,13 @@ def _ledger(data_dir: str, url: str | None) -> Ledger:
     return Ledger.open(Path(data_dir), url)
 
 
-def make_context(provider: str, data_dir: str | None, credentials_block: str | None) -> RunContext:
-    """Build the context from flow parameters and settings."""
+def make_context(params: BatchRunParameters) -> RunContext:
+    """Build the context from a run's parameters and the settings."""
     settings = get_settings()
     return RunContext(
-        provider=provider,
-        data_dir=str(Path(data_dir) if data_dir else settings.data_dir),
+        provider=params.provider,
+        data_dir=str(Path(params.data_dir) if params.data_dir else settings.data_dir),
         ledger_url=settings.ledger_url,
-        credentials_block=credentials_block,
+        credentials_block=params.credentials_block,
+        records_subdir=params.records_subdir,
     )

@@ -23,7 +23,8 @@ def convert_results(
     context: RunContext,
     record_files: bool = True,
 ) -> ConvertSummary:
-    """Write `interviews/{custom_id}.json` for every request of the chunk.
+    """Write a record for every request of the chunk: into the run's JSONL part and, with
+    `record_files`, as `{custom_id}.json` in the run's records folder.
 
     Every request gets a record (answered, errored, canceled, expired or missing); results are
     joined on `custom_id`, never on position.
@@ -47,7 +48,7 @@ def convert_results(
         model=get_model(job.provider, model),
         ledger=ledger,
         dirs=context.dirs,
-        record_files=record_files,
+        records_dir=context.records_dir if record_files else None,
     )
     get_run_logger().info(
         "Batch %s: %s", job.batch_id, ", ".join(f"{k} {v}" for k, v in summary.statuses.items())

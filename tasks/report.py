@@ -1,13 +1,24 @@
-"""Task: publish the run report (Prefect artifacts and the summary JSON)."""
+"""Tasks: publish a run's report, and a compare run's comparison (Prefect artifacts and JSON)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from interviews.report import RunReport
+from interviews.jsonl import write_json
+from interviews.preparation import DataDirs
+from interviews.report import RunReport, comparison_markdown, comparison_rows
+from interviews.settings import get_settings
 from tasks.context import RunContext
+
+
+def _artifact_key(prefix: str, run_id: str) -> str:
+    """Artifact keys allow lowercase letters, digits and dashes only."""
+    return (prefix + "".join(c if c.isalnum() else "-" for c in run_id.lower()))[:100]
 
 
 @task(cache_policy=NO_CACHE)
@@ -27,10 +38,45 @@ def publish_report(report: RunReport, context: RunContext) -> dict:
         status="completed" if report.ok else "failed",
         cost_usd=str(report.summary.cost),
     )
-    key = "batch-report-" + "".join(c if c.isalnum() else "-" for c in report.run_id.lower())
-    create_markdown_artifact(key=key[:100], markdown=report.markdown(), description="Run report")
+    create_markdown_artifact(
+        key=_artifact_key("batch-report-", report.run_id),
+        markdown=report.markdown(),
+        description="Run report",
+    )
     create_table_artifact(
         table=[{"item": label, "value": value} for label, value in report.rows()],
         description=f"Summary of run {report.run_id}",
     )
     return report.as_dict()
+
+
+@task(cache_policy=NO_CACHE)
+def publish_comparison(
+    run_id: str, summaries: list[dict[str, Any]], data_dir: str | None
+) -> dict[str, Any]:
+    """Write `runs/{run_id}/comparison.json` and a table comparing the compare run's targets.
+
+    Args:
+        run_id: the compare run's id.
+        summaries: each target's summary (or its error).
+        data_dir: the data directory (default: settings).
+
+    Returns:
+        `{"run_id", "ok", "targets": summaries}`.
+    """
+    dirs = DataDirs(Path(data_dir) if data_dir else get_settings().data_dir)
+    result = {
+        "run_id": run_id,
+        "ok": all(summary.get("ok") for summary in summaries),
+        "targets": summaries,
+    }
+    write_json(dirs.run(run_id) / "comparison.json", result)
+    create_markdown_artifact(
+        key=_artifact_key("compare-report-", run_id),
+        markdown=comparison_markdown(run_id, summaries),
+        description="Compare run report",
+    )
+    create_table_artifact(
+        table=comparison_rows(summaries), description=f"Targets of compare run {run_id}"
+    )
+    return result

@@ -5,28 +5,28 @@ from __future__ import annotations
 from datetime import timedelta
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.artifacts import update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from interviews.batch_types import BatchJob
 from interviews.errors import TransientProviderError
 from interviews.pipeline import wait_chunk
 from interviews.polling import Backoff
+from interviews.progress import run_progress
 from interviews.settings import get_settings
 from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
-def wait_batch(job: BatchJob, request_count: int, context: RunContext) -> BatchJob:
-    """Poll the batch with capped backoff until it ends; show progress in the Prefect UI.
+def wait_batch(job: BatchJob, context: RunContext) -> BatchJob:
+    """Poll the batch with capped backoff until it ends; keep the run's progress artifact in
+    the Prefect UI up to date.
 
     Transient poll failures are logged and polled again (the loop owns that retry); the wait
     ends at the batch's own deadline (provider window plus a margin).
 
     Args:
         job: the batch as submitted.
-        request_count: requests in the batch (providers' own tallies may stay zero until the
-            end, so progress is measured against this).
         context: ledger and credentials.
 
     Returns:
@@ -37,19 +37,24 @@ def wait_batch(job: BatchJob, request_count: int, context: RunContext) -> BatchJ
     """
     settings = get_settings()
     logger = get_run_logger()
-    progress_id = create_progress_artifact(
-        progress=0.0, description=f"{job.provider} batch {job.batch_id}: requests finished"
-    )
+    ledger = context.ledger()
 
     def on_poll(polled: BatchJob) -> None:
-        total = polled.counts.total
-        done = (
-            100.0
-            if polled.status.is_terminal or not total
-            else (100.0 * (total - polled.counts.processing) / total)
+        if context.run_id is None:
+            logger.info("Batch %s: %s", polled.batch_id, polled.provider_status)
+            return
+        progress = run_progress(ledger, context.run_id)  # every chunk's latest poll counts
+        if context.progress_artifact_id is not None:
+            update_progress_artifact(
+                artifact_id=context.progress_artifact_id, progress=progress.percent
+            )
+        logger.info(
+            "Batch %s: %s; run %s %s",
+            polled.batch_id,
+            polled.provider_status,
+            context.run_id,
+            progress.describe(),
         )
-        update_progress_artifact(artifact_id=progress_id, progress=done)
-        logger.info("Batch %s: %s (%.0f%% done)", polled.batch_id, polled.provider_status, done)
 
     def on_transient(exc: TransientProviderError) -> None:
         logger.warning("Poll of batch %s failed, will poll again: %s", job.batch_id, exc)
@@ -57,7 +62,7 @@ def wait_batch(job: BatchJob, request_count: int, context: RunContext) -> BatchJ
     return wait_chunk(
         job,
         adapter=context.adapter(),
-        ledger=context.ledger(),
+        ledger=ledger,
         backoff=Backoff(
             settings.poll_initial_seconds, settings.poll_max_seconds, settings.poll_factor
         ),

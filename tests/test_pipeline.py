@@ -47,7 +47,15 @@ def run_all(plan, adapter, ledger, dirs, sleep=None):
             ledger.get_chunk(chunk.id), job, adapter=adapter, ledger=ledger, dirs=dirs
         )
         summaries.append(
-            convert_chunk(chunk, path, job, model=plan.model, ledger=ledger, dirs=dirs)
+            convert_chunk(
+                chunk,
+                path,
+                job,
+                model=plan.model,
+                ledger=ledger,
+                dirs=dirs,
+                records_dir=dirs.interviews,
+            )
         )
     return summaries
 
@@ -257,8 +265,8 @@ def test_consolidated_jsonl_without_per_interview_files(setup) -> None:
     job = submit_chunk(chunk, adapter=adapter, ledger=ledger)
     job = adapter.retrieve(job.batch_id)
     path = download_chunk(chunk, job, adapter=adapter, ledger=ledger, dirs=dirs)
-    convert_chunk(chunk, path, job, model=plan.model, ledger=ledger, dirs=dirs, record_files=False)
-    convert_chunk(chunk, path, job, model=plan.model, ledger=ledger, dirs=dirs, record_files=False)
+    convert_chunk(chunk, path, job, model=plan.model, ledger=ledger, dirs=dirs, records_dir=None)
+    convert_chunk(chunk, path, job, model=plan.model, ledger=ledger, dirs=dirs, records_dir=None)
     assert not dirs.interviews.exists()
     lines = consolidate_records("r1", dirs).read_bytes().splitlines()
     assert sorted(orjson.loads(x)["custom_id"] for x in lines) == [

@@ -25,3 +25,13 @@ def print_rows(title: str, rows: list[tuple[str, str]]) -> None:
     for label, value in rows:
         table.add_row(escape(label), escape(value))
     console.print(table)
+
+
+def print_table(title: str, rows: list[dict[str, str]]) -> None:
+    """A table with a header row, one column per key of the rows."""
+    table = Table(title=title, title_justify="left")
+    for column in rows[0] if rows else []:
+        table.add_column(escape(column))
+    for row in rows:
+        table.add_row(*(escape(value) for value in row.values()))
+    console.print(table)

@@ -6,7 +6,6 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from interviews.cli.data_commands import (
     SystemTemplate,
     run_parameters,
 )
-from interviews.cli.output import console, print_rows
+from interviews.cli.output import console, print_rows, print_table
 from interviews.errors import InputError, InterviewsError
 
 SAMPLE_PERSONAS = Path(__file__).resolve().parents[2] / "data" / "sample" / "matched_personas.jsonl"
@@ -63,47 +62,73 @@ def _brief_console_errors() -> None:
 
 
 def _prepare_then_flow(params: Any) -> dict[str, Any]:
-    """Prepare the run here, then hand it to the Prefect flow.
+    """Prepare the run (every target of a compare run) here, then hand it to the Prefect flow.
 
     Preparing first means bad input fails in well under a second, with one clear message and
-    before Prefect starts; the flow then resumes the prepared run by its id.
+    before Prefect starts; the flow then resumes the prepared runs by their ids.
     """
+    from interviews.cli.progress import watch_progress
+    from interviews.fanout import compare_run_id, target_runs
     from interviews.ledger import Ledger
     from interviews.pipeline import prepare_run
     from interviews.preparation import DataDirs
     from interviews.settings import get_settings, require_credentials
 
-    require_credentials(params.provider, params.credentials_block)
     settings = get_settings()
     data_dir = Path(params.data_dir) if params.data_dir else settings.data_dir
-    plan = prepare_run(
-        params, ledger=Ledger.open(data_dir, settings.ledger_url), dirs=DataDirs(data_dir)
-    )
-    requests = sum(chunk.request_count for chunk in plan.chunks)
-    verb = "Resuming" if plan.resumed else "Prepared"
-    console.print(
-        f"{verb} run [bold]{plan.run_id}[/bold]: {requests} interviews with {plan.model.label()}"
-        f" in {len(plan.chunks)} batch(es); request file {plan.requests_path}",
-        highlight=False,
-    )
-    if plan.model.note:
-        console.print(f"[yellow]note:[/yellow] {plan.model.name}: {plan.model.note}")
-    params = params.model_copy(update={"run_id": plan.run_id, "data_dir": str(data_dir)})
+    params = params.model_copy(update={"data_dir": str(data_dir)})
+    if params.targets:
+        params = params.model_copy(update={"run_id": compare_run_id(params.run_id)})
+    runs = target_runs(params) if params.targets else [params]
+    for run in runs:
+        require_credentials(run.provider, run.credentials_block)
+    ledger = Ledger.open(data_dir, settings.ledger_url)
+    run_ids = []
+    for run in runs:
+        plan = prepare_run(run, ledger=ledger, dirs=DataDirs(data_dir))
+        requests = sum(chunk.request_count for chunk in plan.chunks)
+        verb = "Resuming" if plan.resumed else "Prepared"
+        console.print(
+            f"{verb} run [bold]{plan.run_id}[/bold]: {requests} interviews with "
+            f"{plan.model.label()} in {len(plan.chunks)} batch(es); request file "
+            f"{plan.requests_path}",
+            highlight=False,
+        )
+        if plan.model.note:
+            console.print(f"[yellow]note:[/yellow] {plan.model.name}: {plan.model.note}")
+        run_ids.append(plan.run_id)
+        if not params.targets:
+            params = params.model_copy(update={"run_id": plan.run_id})
 
     from blocks.credentials import resolve_credentials
     from flows.batch_flows import batch_interviews
 
-    resolve_credentials(params.provider, params.credentials_block)  # fail before the flow
+    for run in runs:
+        resolve_credentials(run.provider, run.credentials_block)  # fail before the flow
     _brief_console_errors()
-    return batch_interviews(params)
+    with watch_progress(ledger, run_ids):
+        return batch_interviews(params)
 
 
 def run(
     personas: Annotated[Path, typer.Option("--personas", help="Matched-personas file.")],
     provider: Provider = "anthropic",
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model id.")] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="Compare: PROVIDER or PROVIDER:MODEL, repeatable; replaces --provider/--model. "
+            "Each target is its own run; records go to interviews/PROVIDER/MODEL/.",
+        ),
+    ] = None,
     count: Annotated[int | None, typer.Option(help="How many personas (default: all).")] = None,
     start_index: Annotated[int, typer.Option(help="Index of the first persona.")] = 0,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(help="Requests per batch (default: as many as the provider allows)."),
+    ] = None,
     batch: Annotated[
         bool, typer.Option("--batch/--realtime", help="Batch API (50 % cheaper) or real-time.")
     ] = True,
@@ -149,6 +174,8 @@ def run(
     from interviews.catalog import check_provider
 
     check_provider(provider)
+    for name in target or []:
+        check_provider(name.partition(":")[0])
     if not batch:
         raise InputError(
             "real-time mode is not available in this version; use --batch (the default)"
@@ -156,9 +183,11 @@ def run(
     params = run_parameters(
         provider=provider,
         model=model,
+        targets=target or [],
         personas=str(personas),
         count=count,
         start_index=start_index,
+        chunk_size=chunk_size,
         max_tokens=max_tokens,
         system_template=str(system_template) if system_template else None,
         question_template=str(question_template) if question_template else None,
@@ -177,10 +206,12 @@ def run(
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    """The run's table, or what a detached run is waiting for."""
-    from interviews.report import summary_rows
+    """The run's table (a comparison for a compare run), or what a detached run waits for."""
+    from interviews.report import comparison_rows, summary_rows
 
-    if summary.get("detached"):
+    if "targets" in summary:
+        print_table(f"Compare run {summary['run_id']}", comparison_rows(summary["targets"]))
+    elif summary.get("detached"):
         waiting = ", ".join(summary["waiting_batches"])
         console.print(
             f"Run {summary['run_id']} is waiting on {waiting}; {summary['next']}", highlight=False
@@ -226,8 +257,8 @@ def demo(
     """Run the whole batch pipeline on the sample personas against the local emulator.
 
     Starts the emulator in-process on 127.0.0.1, saves an `emulator` credentials block per
-    provider pointing at it, and runs the `batch-interviews` flow once per provider.
-    No network, no API key.
+    provider pointing at it, and runs the `batch-interviews` flow once, comparing the
+    providers side by side. No network, no API key.
     """
     started = time.perf_counter()
     providers = provider or list(DEMO_PROVIDERS)
@@ -245,7 +276,6 @@ def demo(
 
     from interviews.emulator.control import EmulatorControl
     from interviews.emulator.server import EmulatorServer
-    from interviews.report import summary_rows
 
     warm_up = threading.Thread(target=_warm_up, args=(providers,), daemon=True)
     warm_up.start()  # Prefect's first start and the SDK imports overlap the emulator's start
@@ -281,28 +311,21 @@ def demo(
             ),
         }
         warm_up.join()
-        runs = []
         for name in providers:
             blocks[name].save("emulator", overwrite=True)
-            runs.append(
-                run_parameters(
-                    provider=name,
-                    personas=str(personas),
-                    credentials_block="emulator",
-                    # one data dir per provider: records are named by custom_id alone (the
-                    # guide's layout), so two providers' answers to one persona would collide
-                    data_dir=str(data_dir / name),
-                )
-            )
-        # the providers' batches run side by side, as they would at the real providers
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            summaries = list(pool.map(_prepare_then_flow, runs))
+        # one compare run: the providers' batches run side by side, as they would for real
+        params = run_parameters(
+            targets=providers,
+            personas=str(personas),
+            credentials_block="emulator",
+            data_dir=str(data_dir),
+        )
+        summary = _prepare_then_flow(params)
 
-    for summary in summaries:
-        print_rows(f"Demo run summary: {summary['provider']}", summary_rows(summary))
+    _print_summary(summary)
     console.print(
         f"Demo finished in {time.perf_counter() - started:.1f} s; records in "
-        + ", ".join(str(data_dir / name / "interviews") for name in providers),
+        f"{data_dir / 'interviews'}/PROVIDER/MODEL/ and one JSONL per run in {data_dir / 'runs'}",
         highlight=False,
     )
 
