@@ -9,12 +9,14 @@
     uv run python bench/bench_end_to_end.py [--interviews N] [--provider P] [--skip-e2e]
 
 Prefect runs on its test harness (a real API server in a subprocess, fresh database), so task
-runs are recorded in full. Writes only under bench/out/ (git-ignored).
+runs are recorded in full; the emulator runs in a process of its own, so the peak RSS printed
+is the pipeline's (flow, tasks, Prefect client). Writes only under bench/out/ (git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import resource
 import shutil
@@ -29,6 +31,36 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["INTERVIEWS_POLL_INITIAL_SECONDS"] = "0.5"
 os.environ["INTERVIEWS_POLL_MAX_SECONDS"] = "1"
+
+
+class EmulatorUrls:
+    """The base URLs of an emulator serving in another process."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.url = urls["url"]
+        self.anthropic_base_url = urls["anthropic"]
+        self.openai_base_url = urls["openai"]
+        self.vertex_base_url = urls["vertex"]
+        self.gemini_base_url = urls["gemini"]
+        self.gcs_url = urls["gcs"]
+
+
+def _serve_emulator(conn, stop) -> None:
+    """Child process: serve the emulator until `stop` is set."""
+    from interviews.emulator import EmulatorServer
+
+    with EmulatorServer() as emulator:
+        conn.send(
+            {
+                "url": emulator.url,
+                "anthropic": emulator.anthropic_base_url,
+                "openai": emulator.openai_base_url,
+                "vertex": emulator.vertex_base_url,
+                "gemini": emulator.gemini_base_url,
+                "gcs": emulator.gcs_url,
+            }
+        )
+        stop.wait()
 
 
 def save_blocks(emulator, name: str = "bench") -> str:
@@ -152,18 +184,28 @@ def main() -> None:
 
     from prefect.testing.utilities import prefect_test_harness
 
-    from interviews.emulator import EmulatorControl, EmulatorServer
+    from interviews.emulator import EmulatorControl
 
-    with prefect_test_harness(server_startup_timeout=120), EmulatorServer() as emulator:
-        with EmulatorControl(emulator.url) as control:
-            control.configure(processing_seconds=1.0)
-        block = save_blocks(emulator)
-        if not args.skip_e2e:
-            end_to_end(emulator, block, args.provider, args.interviews)
-        if not args.skip_task_runs:
-            task_runs_table(emulator, block, args.provider)
+    spawn = multiprocessing.get_context("spawn")
+    parent_conn, child_conn = spawn.Pipe()
+    stop = spawn.Event()
+    server = spawn.Process(target=_serve_emulator, args=(child_conn, stop), daemon=True)
+    server.start()
+    emulator = EmulatorUrls(parent_conn.recv())
+    try:
+        with prefect_test_harness(server_startup_timeout=120):
+            with EmulatorControl(emulator.url) as control:
+                control.configure(processing_seconds=1.0)
+            block = save_blocks(emulator)
+            if not args.skip_e2e:
+                end_to_end(emulator, block, args.provider, args.interviews)
+            if not args.skip_task_runs:
+                task_runs_table(emulator, block, args.provider)
+    finally:
+        stop.set()
+        server.join(30)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS of this process (flow + emulator) {peak_mb:.0f} MB")
+    print(f"\npeak RSS of the pipeline process (flows, tasks, Prefect client) {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":
