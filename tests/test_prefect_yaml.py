@@ -40,3 +40,26 @@ def test_schedules_parse_and_start_inactive() -> None:
         for schedule in deployment["schedules"]:
             construct_schedule(cron=schedule["cron"], timezone=schedule.get("timezone"))
             assert schedule["active"] is False  # nothing fires unasked
+            assert deployment.get("concurrency_limit") == 1  # never two at once
+
+
+def test_every_provider_has_a_manual_deployment_with_its_form() -> None:
+    by_name = {d["name"]: d for d in RAW["deployments"]}
+    for provider in ("anthropic", "openai", "vertex", "gemini"):
+        deployment = by_name[f"{provider}-batch"]
+        assert not deployment.get("schedules")  # manual: UI or CLI only
+        assert deployment["parameters"]["params"]["provider"] == provider
+        flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
+        schema = flow.parameters.model_dump()
+        fields = schema["definitions"]["BatchRunParameters"]["properties"]
+        for name in ("provider", "model", "personas", "count", "start_index", "max_cost_usd"):
+            assert fields[name]["title"], name  # every form field is labelled
+        assert set(fields["provider"]["enum"]) == {"anthropic", "openai", "vertex", "gemini"}
+
+
+def test_nightly_deployment_runs_detached_one_at_a_time() -> None:
+    [nightly] = [d for d in RAW["deployments"] if d["name"] == "nightly-batch"]
+    assert nightly["parameters"]["params"]["detach"] is True
+    assert nightly["parameters"]["params"]["max_cost_usd"] > 0
+    [schedule] = nightly["schedules"]
+    assert schedule["timezone"] != "UTC"  # a local night, stated with its zone
