@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -90,33 +90,72 @@ def build_record(
     question: str | None,
     context: RecordContext,
     cost: Decimal | None = None,
+    timestamp: str | None = None,
 ) -> dict[str, Any]:
-    """The interview record for one outcome (`cost` if already computed)."""
-    transcript = []
-    if question is not None:
-        transcript.append({"role": "user", "content": question})
-    if outcome.status is OutcomeStatus.SUCCEEDED:
-        transcript.append({"role": "assistant", "content": outcome.text or ""})
+    """The interview record for one outcome (`cost` and the formatted `timestamp` if already
+    computed)."""
     if cost is None:
         cost = usage_cost(context.model, outcome.usage, batch=context.mode == "batch")
-    when = context.timestamp or datetime.now(UTC)
+    shared = _shared_fields(context, timestamp or _timestamp(context))
+    return _record(shared, outcome, persona_id, question, cost)
+
+
+def _shared_fields(context: RecordContext, timestamp: str) -> dict[str, Any]:
+    """A record with the fields every record of `context` shares, in record order."""
     return {
-        "persona_id": persona_id,
-        "timestamp": when.isoformat(timespec="seconds"),
+        "persona_id": None,
+        "timestamp": timestamp,
         "provider": context.provider,
         "model": context.model.id,
-        "transcript": transcript,
-        "custom_id": outcome.custom_id,
+        "transcript": None,
+        "custom_id": None,
         "run_id": context.run_id,
         "batch_id": context.batch_id,
         "mode": context.mode,
         "round": context.round,
-        "status": str(outcome.status),
-        "finish_reason": outcome.finish_reason,
-        "usage": outcome.usage.as_dict(),
-        "cost_usd": float(round(cost, 8)),
-        "error": outcome.error.as_dict() if outcome.error else None,
+        "status": None,
+        "finish_reason": None,
+        "usage": None,
+        "cost_usd": None,
+        "error": None,
     }
+
+
+def _record(
+    shared: dict[str, Any],
+    outcome: RequestOutcome,
+    persona_id: int | str,
+    question: str | None,
+    cost: Decimal,
+) -> dict[str, Any]:
+    """`shared` completed for one outcome (a copy keeps the field order; this runs once per
+    interview, so it sets only what differs)."""
+    transcript = [] if question is None else [{"role": "user", "content": question}]
+    if outcome.status is OutcomeStatus.SUCCEEDED:
+        transcript.append({"role": "assistant", "content": outcome.text or ""})
+    usage = outcome.usage
+    record = shared.copy()
+    record["persona_id"] = persona_id
+    record["transcript"] = transcript
+    record["custom_id"] = outcome.custom_id
+    record["status"] = str(outcome.status)
+    record["finish_reason"] = outcome.finish_reason
+    record["usage"] = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+    record["cost_usd"] = float(round(cost, 8))
+    if outcome.error is not None:
+        record["error"] = outcome.error.as_dict()
+    return record
+
+
+def _timestamp(context: RecordContext) -> str:
+    """The record's timestamp: the batch's end, or now."""
+    return (context.timestamp or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
 def _keeps_earlier_answer(path: str, record: dict[str, Any]) -> bool:
@@ -136,17 +175,40 @@ def _write_record(path: str, record: dict[str, Any]) -> None:
     Lean on purpose: a run writes one file per interview, so each syscall counts here.
     """
     partial = path + ".partial"
-    with open(partial, "wb") as handle:
-        handle.write(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+    # os.open/os.write: no buffered file object for a single write of the whole record
+    fd = os.open(partial, _CREATE_FLAGS, 0o644)
+    try:
+        data = orjson.dumps(record, option=orjson.OPT_INDENT_2)
+        while data:  # os.write may write less than asked
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
     os.replace(partial, path)
 
 
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+
 def load_index(index_path: Path) -> dict[str, tuple[int | str, str]]:
-    """Read a chunk index file: `custom_id → (persona_id, question)`."""
-    return {
-        value["custom_id"]: (value["persona_id"], value["question"])
-        for _, value in iter_jsonl(index_path)
-    }
+    """Read a chunk index file: `custom_id → (persona_id, question)`.
+
+    Every request of a chunk usually asks the same question, so equal questions share one
+    string: a million-request index stays under 200 MB.
+    """
+    questions: dict[str, str] = {}
+    index = {}
+    for _, value in iter_jsonl(index_path):
+        question = value["question"]
+        shared = questions.get(question)
+        if shared is None:
+            shared = question
+            if len(questions) < _SHARED_QUESTIONS:  # per-persona questions: no point sharing
+                questions[question] = question
+        index[value["custom_id"]] = (value["persona_id"], shared)
+    return index
+
+
+_SHARED_QUESTIONS = 1024
 
 
 def write_records(
@@ -172,16 +234,25 @@ def write_records(
             provider's results had no line for it).
     """
     summary = ConvertSummary()
-    seen: set[str] = set()
-    batch = context.mode == "batch"
+    model, batch = context.model, context.mode == "batch"
+    shared = _shared_fields(context, _timestamp(context)) if context.timestamp else None
     if interviews_dir is not None:
         interviews_dir.mkdir(parents=True, exist_ok=True)
         folder = str(interviews_dir)
+    # Tallies as plain ints, folded into the summary at the end: Counter and Usage arithmetic
+    # per record would cost more than building the record.
+    tokens = [0, 0, 0, 0, 0]
+    statuses: dict[str, int] = {}
 
     def emit(outcome: RequestOutcome, persona_id: int | str, question: str | None) -> None:
-        cost = usage_cost(context.model, outcome.usage, batch=batch)
-        record = build_record(
-            outcome, persona_id=persona_id, question=question, context=context, cost=cost
+        usage = outcome.usage
+        cost = usage_cost(model, usage, batch=batch)
+        record = _record(
+            shared or _shared_fields(context, _timestamp(context)),
+            outcome,
+            persona_id,
+            question,
+            cost,
         )
         if interviews_dir is not None:
             path = f"{folder}/{outcome.custom_id}.json"
@@ -191,48 +262,54 @@ def write_records(
                 _write_record(path, record)
         if on_record is not None:
             on_record(record)
-        summary.statuses[record["status"]] += 1
-        summary.usage = summary.usage + outcome.usage
+        status = record["status"]
+        statuses[status] = statuses.get(status, 0) + 1
+        tokens[0] += usage.input_tokens
+        tokens[1] += usage.output_tokens
+        tokens[2] += usage.cache_read_tokens
+        tokens[3] += usage.cache_write_tokens
+        tokens[4] += usage.reasoning_tokens
         summary.cost += cost
-        summary.cost_realtime += (
-            usage_cost(context.model, outcome.usage, batch=False) if batch else cost
-        )
+        summary.cost_realtime += usage_cost(model, usage, batch=False) if batch else cost
         if outcome.error is not None and outcome.error.transient:
             summary.retryable.append(outcome.custom_id)
-            summary.retryable_statuses[record["status"]] += 1
+            summary.retryable_statuses[status] += 1
 
-    for outcome in outcomes:
-        if index is not None and outcome.custom_id not in index:
-            # a line we never asked for: report it, never turn it into a record
-            summary.unexpected_ids.append(outcome.custom_id)
-            continue
-        if outcome.custom_id in seen:
-            summary.unexpected_ids.append(outcome.custom_id)
-            continue
-        seen.add(outcome.custom_id)
-        if index is not None:
-            persona_id, question = index[outcome.custom_id]
-        else:
-            persona_id, question = persona_id_from_custom_id(outcome.custom_id), None
-        emit(outcome, persona_id, question)
+    if index is not None:
+        # Requests not answered yet, in request order. Popping from a copy (not a set of seen
+        # ids) keeps a million-request conversion small: the copy shares every key and value.
+        pending = dict(index)
+        for outcome in outcomes:
+            entry = pending.pop(outcome.custom_id, None)
+            if entry is None:  # a line we never asked for, or a second line for one request:
+                summary.unexpected_ids.append(outcome.custom_id)  # report it, no record
+                continue
+            emit(outcome, *entry)
+        for custom_id, entry in pending.items():
+            emit(_missing_outcome(custom_id, missing_error), *entry)
+    else:
+        seen: set[str] = set()
+        for outcome in outcomes:
+            if outcome.custom_id in seen:
+                summary.unexpected_ids.append(outcome.custom_id)
+                continue
+            seen.add(outcome.custom_id)
+            emit(outcome, persona_id_from_custom_id(outcome.custom_id), None)
 
-    for custom_id in _missing(index, seen):
-        persona_id, question = index[custom_id]  # type: ignore[index]
-        missing = RequestOutcome(
-            custom_id=custom_id,
-            status=OutcomeStatus.ERRORED,
-            error=missing_error
-            or RequestError(
-                kind=MISSING,
-                message="the provider's results had no line for this request",
-                transient=True,
-            ),
-        )
-        emit(missing, persona_id, question)
+    summary.usage = Usage(*tokens)
+    summary.statuses.update(statuses)
     return summary
 
 
-def _missing(index: dict[str, Any] | None, seen: set[str]) -> Iterator[str]:
-    if index is None:
-        return iter(())
-    return (custom_id for custom_id in index if custom_id not in seen)
+def _missing_outcome(custom_id: str, error: RequestError | None) -> RequestOutcome:
+    """The outcome of a request the provider's results had no line for."""
+    return RequestOutcome(
+        custom_id=custom_id,
+        status=OutcomeStatus.ERRORED,
+        error=error
+        or RequestError(
+            kind=MISSING,
+            message="the provider's results had no line for this request",
+            transient=True,
+        ),
+    )
