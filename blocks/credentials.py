@@ -248,3 +248,23 @@ def resolve_credentials(provider: str, block_name: str | None) -> Any:
             ) from exc
     require_credentials(provider, None)
     return block_cls.from_env()
+
+
+def emulator_blocks(url: str, gcs_url: str) -> dict[str, Block]:
+    """One block per provider pointing at the local emulator at `url` (its GCS at `gcs_url`).
+
+    The keys are placeholders: the emulator accepts any, and they are not secrets.
+    """
+    return {
+        "anthropic": AnthropicCredentials(api_key="emulator-key", base_url=f"{url}/anthropic"),
+        "openai": OpenAICredentials(api_key="emulator-key", base_url=f"{url}/openai/v1"),
+        "vertex": VertexBatchSettings(
+            project="emulator-project",
+            location="us-central1",
+            bucket="interviews-emulator",
+            access_token="emulator-token",
+            api_endpoint=f"{url}/vertex",
+            storage_endpoint=gcs_url,
+        ),
+        "gemini": GeminiCredentials(api_key="emulator-key", base_url=f"{url}/gemini"),
+    }

@@ -7,6 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from interviews.batch_types import BatchJob
 from tasks.context import RunContext
+from tasks.events import emit_batch_ended
 
 
 @task(cache_policy=NO_CACHE)
@@ -23,4 +24,6 @@ def check_batch(job: BatchJob, context: RunContext) -> BatchJob:
     now = context.adapter().retrieve(job.batch_id)
     context.ledger().update_batch(now)
     get_run_logger().info("Batch %s: %s", now.batch_id, now.provider_status)
+    if now.status.is_terminal:
+        emit_batch_ended(now, context.run_id)
     return now

@@ -14,6 +14,7 @@ from interviews.preparation import DataDirs
 from interviews.report import RunReport, comparison_markdown, comparison_rows
 from interviews.settings import get_settings
 from tasks.context import RunContext
+from tasks.events import emit_run_finished
 
 
 def _artifact_key(prefix: str, run_id: str) -> str:
@@ -47,7 +48,9 @@ def publish_report(report: RunReport, context: RunContext) -> dict:
         table=[{"item": label, "value": value} for label, value in report.rows()],
         description=f"Summary of run {report.run_id}",
     )
-    return report.as_dict()
+    summary = report.as_dict()
+    emit_run_finished(report.run_id, report.ok, summary["statuses"], str(report.summary.cost))
+    return summary
 
 
 @task(cache_policy=NO_CACHE)

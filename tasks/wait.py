@@ -15,6 +15,7 @@ from interviews.polling import Backoff
 from interviews.progress import run_progress
 from interviews.settings import get_settings
 from tasks.context import RunContext
+from tasks.events import emit_batch_ended
 
 
 @task(cache_policy=NO_CACHE)
@@ -59,7 +60,7 @@ def wait_batch(job: BatchJob, context: RunContext) -> BatchJob:
     def on_transient(exc: TransientProviderError) -> None:
         logger.warning("Poll of batch %s failed, will poll again: %s", job.batch_id, exc)
 
-    return wait_chunk(
+    ended = wait_chunk(
         job,
         adapter=context.adapter(),
         ledger=ledger,
@@ -70,3 +71,5 @@ def wait_batch(job: BatchJob, context: RunContext) -> BatchJob:
         on_poll=on_poll,
         on_transient_error=on_transient,
     )
+    emit_batch_ended(ended, context.run_id)
+    return ended

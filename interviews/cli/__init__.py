@@ -10,7 +10,13 @@ import sys
 
 import typer
 
-from interviews.cli import data_commands, emulator_commands, ledger_commands, run_commands
+from interviews.cli import (
+    data_commands,
+    emulator_commands,
+    ledger_commands,
+    run_commands,
+    setup_commands,
+)
 from interviews.cli.output import print_error
 from interviews.errors import InterviewsError
 
@@ -24,6 +30,7 @@ app = typer.Typer(
 run_commands.register(app)
 data_commands.register(app)
 ledger_commands.register(app)
+setup_commands.register(app)
 app.add_typer(emulator_commands.app, name="emulator")
 
 

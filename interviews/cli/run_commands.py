@@ -284,32 +284,9 @@ def demo(
             control.configure(processing_seconds=processing_seconds)
         console.print(f"Emulator serving the providers' batch APIs on {emulator.url}")
 
-        from blocks.credentials import (
-            AnthropicCredentials,
-            GeminiCredentials,
-            OpenAICredentials,
-            VertexBatchSettings,
-        )
+        from blocks.credentials import emulator_blocks
 
-        blocks = {
-            "anthropic": AnthropicCredentials(
-                api_key="emulator-demo-key", base_url=emulator.anthropic_base_url
-            ),
-            "openai": OpenAICredentials(
-                api_key="emulator-demo-key", base_url=emulator.openai_base_url
-            ),
-            "vertex": VertexBatchSettings(
-                project="emulator-project",
-                location="us-central1",
-                bucket="interviews-emulator",
-                access_token="emulator-demo-token",
-                api_endpoint=emulator.vertex_base_url,
-                storage_endpoint=emulator.gcs_url,
-            ),
-            "gemini": GeminiCredentials(
-                api_key="emulator-demo-key", base_url=emulator.gemini_base_url
-            ),
-        }
+        blocks = emulator_blocks(emulator.url, emulator.gcs_url)
         warm_up.join()
         for name in providers:
             blocks[name].save("emulator", overwrite=True)

@@ -6,12 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from blocks.credentials import (
-    AnthropicCredentials,
-    GeminiCredentials,
-    OpenAICredentials,
-    VertexBatchSettings,
-)
+from blocks.credentials import emulator_blocks
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -27,20 +22,6 @@ def prefect_api() -> Iterator[str]:
 @pytest.fixture
 def block(emu) -> str:
     """One `emulator-test` credentials block per provider, pointing at the emulator."""
-    AnthropicCredentials(api_key="test-key", base_url=emu.anthropic_base_url).save(
-        "emulator-test", overwrite=True
-    )
-    OpenAICredentials(api_key="test-key", base_url=emu.openai_base_url).save(
-        "emulator-test", overwrite=True
-    )
-    VertexBatchSettings(
-        project="proj",
-        bucket="interviews-emulator",
-        access_token="test-token",
-        api_endpoint=emu.vertex_base_url,
-        storage_endpoint=emu.gcs_url,
-    ).save("emulator-test", overwrite=True)
-    GeminiCredentials(api_key="test-key", base_url=emu.gemini_base_url).save(
-        "emulator-test", overwrite=True
-    )
+    for credentials in emulator_blocks(emu.url, emu.gcs_url).values():
+        credentials.save("emulator-test", overwrite=True)
     return "emulator-test"
