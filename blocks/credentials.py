@@ -1,7 +1,8 @@
 """Prefect blocks holding provider credentials and endpoints (no business logic).
 
 Secrets are `SecretStr`: masked in the UI, the API and every repr; unwrapped only when a client
-is built. Each block can also be built from the provider's standard environment variables.
+is built (`get_adapter` for batches, `get_realtime_adapter` for real-time calls). Each block
+can also be built from the provider's standard environment variables.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pydantic import Field, SecretStr
 
 from interviews.errors import ConfigurationError
 from interviews.providers.base import BatchAdapter
-from interviews.settings import env_value, require_credentials
+from interviews.providers.realtime import RealtimeAdapter
+from interviews.settings import env_value, get_settings, require_credentials
 
 
 class AnthropicCredentials(Block):
@@ -54,6 +56,14 @@ class AnthropicCredentials(Block):
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,
             max_retries=max_retries,
+        )
+
+    def get_realtime_adapter(self) -> RealtimeAdapter:
+        """Build the Anthropic real-time (Messages API) adapter from these credentials."""
+        from interviews.providers.anthropic_realtime import AnthropicRealtimeAdapter
+
+        return AnthropicRealtimeAdapter(
+            api_key=self.api_key.get_secret_value(), base_url=self.base_url
         )
 
 
@@ -102,6 +112,17 @@ class OpenAICredentials(Block):
             organization=self.organization,
             project=self.project,
             max_retries=max_retries,
+        )
+
+    def get_realtime_adapter(self) -> RealtimeAdapter:
+        """Build the OpenAI real-time (Chat Completions / Responses) adapter."""
+        from interviews.providers.openai_realtime import OpenAIRealtimeAdapter
+
+        return OpenAIRealtimeAdapter(
+            api_key=self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            organization=self.organization,
+            project=self.project,
         )
 
 
@@ -176,6 +197,18 @@ class VertexBatchSettings(Block):
             storage_endpoint=self.storage_endpoint,
         )
 
+    def get_realtime_adapter(self) -> RealtimeAdapter:
+        """Build the Vertex AI real-time (`generateContent`) adapter from these settings."""
+        from interviews.providers.google_realtime import VertexRealtimeAdapter
+
+        return VertexRealtimeAdapter(
+            project=self.project,
+            location=self.location,
+            credentials=self._google_credentials(),
+            api_endpoint=self.api_endpoint,
+            retry_initial_delay=get_settings().realtime_retry_initial_seconds,
+        )
+
 
 class GeminiCredentials(Block):
     """Gemini Developer API key and endpoint for batch mode.
@@ -219,6 +252,17 @@ class GeminiCredentials(Block):
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,
             api_version=self.api_version,
+        )
+
+    def get_realtime_adapter(self) -> RealtimeAdapter:
+        """Build the Gemini API real-time (`generateContent`) adapter from these credentials."""
+        from interviews.providers.google_realtime import GeminiRealtimeAdapter
+
+        return GeminiRealtimeAdapter(
+            api_key=self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            api_version=self.api_version,
+            retry_initial_delay=get_settings().realtime_retry_initial_seconds,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from prefect import flow, get_run_logger
 
 from flows.batch_flows import PROVIDER_FLOWS
@@ -35,8 +36,8 @@ def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
     logger = get_run_logger()
     outcomes = []
     for run in ledger.open_runs():
-        if not run["params_json"]:
-            continue
+        if not run["params_json"] or orjson.loads(run["spec_json"]).get("mode") == "realtime":
+            continue  # real-time runs have no batches; re-running their run id resumes them
         params = BatchRunParameters.model_validate_json(run["params_json"])
         params = params.model_copy(update={"detach": True, "data_dir": str(root)})
         try:

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 from interviews.batch_types import BatchJob, BatchStatus, RequestError
-from interviews.catalog import ModelInfo, check_batch_model
+from interviews.catalog import ModelInfo, check_batch_model, get_model
 from interviews.chunking import write_chunk_lines
 from interviews.costs import money
 from interviews.errors import (
@@ -59,18 +59,32 @@ class RunPlan:
 
 
 def prepare_run(
-    params: BatchRunParameters, *, ledger: Ledger, dirs: DataDirs, now: datetime | None = None
+    params: BatchRunParameters,
+    *,
+    ledger: Ledger,
+    dirs: DataDirs,
+    now: datetime | None = None,
+    mode: str = "batch",
 ) -> RunPlan:
     """Prepare a run, or resume it when its run id is already in the ledger.
+
+    `mode` is "batch" or "realtime": it decides the prices of the estimate and the budget
+    check, and a run id keeps its mode (a batch run never resumes as a real-time one).
 
     Raises:
         InputError, CatalogError: bad input or model (before anything is sent).
         LedgerError: the run id exists with different settings.
     """
-    model = check_batch_model(params.provider, params.model_id, now=now)
+    realtime = mode == "realtime"
+    if realtime:
+        model = get_model(params.provider, params.model_id)
+    else:
+        model = check_batch_model(params.provider, params.model_id, now=now)
     run_id = params.run_id or new_run_id(params.provider, now)
     personas_sha = file_sha256(Path(params.personas)) if Path(params.personas).exists() else ""
     spec = params.spec(personas_sha)
+    if realtime:  # only then, so batch runs keep their fingerprints
+        spec["mode"] = mode
     if ledger.check_run(run_id, spec):
         run = ledger.get_run(run_id)
         assert run is not None
@@ -85,11 +99,13 @@ def prepare_run(
         )
     prepared = prepare_requests(params, dirs=dirs, chunk_dir=dirs.run(run_id), now=now)
     est = estimate_prepared(model, prepared, params.max_tokens)
+    expected = est.realtime if realtime else est.batch
     budget = None if params.max_cost_usd is None else Decimal(str(params.max_cost_usd))
-    if budget is not None and est.batch > budget:
+    if budget is not None and expected > budget:
         shutil.rmtree(dirs.run(run_id), ignore_errors=True)  # nothing of the run stays behind
         raise BudgetError(
-            f"the estimated batch cost {money(est.batch)} of {prepared.request_count:,} "
+            f"the estimated {'real-time' if realtime else 'batch'} cost {money(expected)} of "
+            f"{prepared.request_count:,} "
             f"interviews with {model.id} exceeds --max-cost {money(budget)}; "
             "raise --max-cost, lower --count or --max-tokens, or choose a cheaper model "
             f"(`interviews models --provider {params.provider}`). Request file kept for "
@@ -102,7 +118,7 @@ def prepare_run(
         spec=spec,
         requests_path=prepared.requests_path,
         request_count=prepared.request_count,
-        estimate_usd=str(est.batch),
+        estimate_usd=str(expected),
         files=prepared.chunks,
         params_json=params.model_copy(update={"run_id": run_id}).model_dump_json(),
     )
@@ -113,7 +129,7 @@ def prepare_run(
         ledger.chunks(run_id, 0),
         False,
         prepared.requests_path,
-        str(est.batch),
+        str(expected),
     )
 
 

@@ -28,6 +28,7 @@ class RunReport:
     results_paths: list[str] = field(default_factory=list)
     interviews_dir: str = ""
     records_jsonl: str = ""
+    mode: str = "batch"  # "realtime": `estimate_batch` and the cost are at real-time prices
 
     @property
     def succeeded(self) -> int:
@@ -47,19 +48,14 @@ class RunReport:
             "run_id": self.run_id,
             "provider": self.provider,
             "model": self.model,
+            "mode": self.mode,
             "ok": self.ok,
             "requests": self.requests,
             "statuses": {str(k): v for k, v in sorted(s.statuses.items())},
             "kept_earlier_answers": s.kept_earlier_answers,
             "unexpected_result_ids": s.unexpected_ids,
             "usage": s.usage.as_dict(),
-            "cost_usd": {
-                "actual_batch": str(s.cost),
-                "same_usage_at_realtime_prices": str(s.cost_realtime),
-                "saved": str(s.cost_realtime - s.cost),
-                "estimate_batch": str(self.estimate_batch),
-                "actual_over_estimate": None if ratio is None else round(float(ratio), 4),
-            },
+            "cost_usd": self._costs(ratio),
             "batches": [
                 {
                     "batch_id": b.batch_id,
@@ -73,6 +69,23 @@ class RunReport:
             "results_paths": self.results_paths,
             "interviews_dir": self.interviews_dir,
             "records_jsonl": self.records_jsonl,
+        }
+
+    def _costs(self, ratio: Decimal | None) -> dict[str, Any]:
+        """Money as strings with full precision: actual, estimate and their ratio."""
+        s, rounded = self.summary, None if ratio is None else round(float(ratio), 4)
+        if self.mode == "realtime":
+            return {
+                "actual_realtime": str(s.cost),
+                "estimate_realtime": str(self.estimate_batch),
+                "actual_over_estimate": rounded,
+            }
+        return {
+            "actual_batch": str(s.cost),
+            "same_usage_at_realtime_prices": str(s.cost_realtime),
+            "saved": str(s.cost_realtime - s.cost),
+            "estimate_batch": str(self.estimate_batch),
+            "actual_over_estimate": rounded,
         }
 
     def rows(self) -> list[tuple[str, str]]:
@@ -109,14 +122,16 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Provider / model", f"{summary['provider']} / {summary['model']}"),
         ("Interviews", f"{summary['requests']:,} requested, {answered:,} answered"),
         ("Outcomes", statuses),
-        ("Batches", ", ".join(f"{b['batch_id']} ({b['status']})" for b in summary["batches"])),
-        ("Tokens in / out", f"{usage['input_tokens']:,} / {usage['output_tokens']:,}"),
-        ("Cost (batch prices)", money(Decimal(cost["actual_batch"]), small=True)),
         (
-            "Same usage at real-time prices",
-            money(Decimal(cost["same_usage_at_realtime_prices"]), small=True),
+            ("Mode", "real-time API")
+            if summary.get("mode") == "realtime"
+            else (
+                "Batches",
+                ", ".join(f"{b['batch_id']} ({b['status']})" for b in summary["batches"]),
+            )
         ),
-        ("Estimate before the run", money(Decimal(cost["estimate_batch"]), small=True)),
+        ("Tokens in / out", f"{usage['input_tokens']:,} / {usage['output_tokens']:,}"),
+        *_cost_rows(cost),
         ("Actual / estimate", "n/a" if ratio is None else f"{ratio:.2f}×"),
         ("Records", summary["interviews_dir"] or "(per-interview files off)"),
         ("All records (JSONL)", summary.get("records_jsonl", "")),
@@ -124,6 +139,23 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         (f"Errors of {b['batch_id']}", "; ".join(b["errors"][:5]))
         for b in summary["batches"]
         if b.get("errors")
+    ]
+
+
+def _cost_rows(cost: dict[str, Any]) -> list[tuple[str, str]]:
+    """The cost lines of a summary: batch runs also show what real time would have cost."""
+    if "actual_realtime" in cost:
+        return [
+            ("Cost (real-time prices)", money(Decimal(cost["actual_realtime"]), small=True)),
+            ("Estimate before the run", money(Decimal(cost["estimate_realtime"]), small=True)),
+        ]
+    return [
+        ("Cost (batch prices)", money(Decimal(cost["actual_batch"]), small=True)),
+        (
+            "Same usage at real-time prices",
+            money(Decimal(cost["same_usage_at_realtime_prices"]), small=True),
+        ),
+        ("Estimate before the run", money(Decimal(cost["estimate_batch"]), small=True)),
     ]
 
 

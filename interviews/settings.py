@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     wait_margin_hours: float = Field(
         default=2.0, ge=0, description="Extra time past a provider's window before giving up."
     )
+    realtime_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Real-time requests in flight at once, per run."
+    )
+    realtime_retry_initial_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="First backoff of the Google SDK's real-time retries (it has no server "
+        "hint to follow; the Anthropic and OpenAI SDKs follow retry-after).",
+    )
 
 
 def get_settings() -> Settings:

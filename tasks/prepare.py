@@ -11,12 +11,13 @@ from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
-def prepare_batch(params: BatchRunParameters, context: RunContext) -> RunPlan:
+def prepare_batch(params: BatchRunParameters, context: RunContext, mode: str = "batch") -> RunPlan:
     """Validate personas and templates, write the canonical file and provider chunks.
 
     Args:
         params: what the run asks for.
         context: where files and the ledger live.
+        mode: "batch" or "realtime" (prices of the estimate and budget check).
 
     Returns:
         The run plan; on a re-run of a known run id, the plan stored in the ledger.
@@ -24,7 +25,7 @@ def prepare_batch(params: BatchRunParameters, context: RunContext) -> RunPlan:
     Raises:
         InputError, CatalogError: bad input or model, before anything is sent.
     """
-    plan = prepare_run(params, ledger=context.ledger(), dirs=context.dirs)
+    plan = prepare_run(params, ledger=context.ledger(), dirs=context.dirs, mode=mode)
     logger = get_run_logger()
     verb = "Resuming" if plan.resumed else "Prepared"
     requests = sum(chunk.request_count for chunk in plan.chunks)

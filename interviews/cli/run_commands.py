@@ -61,7 +61,7 @@ def _brief_console_errors() -> None:
             handler.setFormatter(_BriefExpectedErrors(handler.formatter or logging.Formatter()))
 
 
-def _prepare_then_flow(params: Any) -> dict[str, Any]:
+def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
     """Prepare the run (every target of a compare run) here, then hand it to the Prefect flow.
 
     Preparing first means bad input fails in well under a second, with one clear message and
@@ -85,7 +85,7 @@ def _prepare_then_flow(params: Any) -> dict[str, Any]:
     ledger = Ledger.open(data_dir, settings.ledger_url)
     run_ids = []
     for run in runs:
-        plan = prepare_run(run, ledger=ledger, dirs=DataDirs(data_dir))
+        plan = prepare_run(run, ledger=ledger, dirs=DataDirs(data_dir), mode=mode)
         requests = sum(chunk.request_count for chunk in plan.chunks)
         verb = "Resuming" if plan.resumed else "Prepared"
         console.print(
@@ -101,11 +101,16 @@ def _prepare_then_flow(params: Any) -> dict[str, Any]:
             params = params.model_copy(update={"run_id": plan.run_id})
 
     from blocks.credentials import resolve_credentials
-    from flows.batch_flows import batch_interviews
 
     for run in runs:
         resolve_credentials(run.provider, run.credentials_block)  # fail before the flow
     _brief_console_errors()
+    if mode == "realtime":
+        from flows.realtime_flow import realtime_interviews
+
+        return realtime_interviews(params)
+    from flows.batch_flows import batch_interviews
+
     with watch_progress(ledger, run_ids):
         return batch_interviews(params)
 
@@ -166,20 +171,20 @@ def run(
     ] = True,
     data_dir: DataDir = None,
 ) -> None:
-    """Run batch interviews end to end: prepare, submit, wait, download, convert, report.
+    """Run interviews end to end: prepare, submit, wait, download, convert, report.
 
-    Uses the real API when a key is configured (`ANTHROPIC_API_KEY` or a credentials block).
-    Interrupted? Run the same command with the same --run-id: it resumes and never pays twice.
+    --batch (default) uses the provider's batch API at half price; --realtime its ordinary API
+    (answers in seconds, full price; for small runs and debugging). Uses the real API when a
+    key is configured (`ANTHROPIC_API_KEY` or a credentials block). Interrupted? Run the same
+    command with the same --run-id: it resumes and never pays twice.
     """
     from interviews.catalog import check_provider
 
     check_provider(provider)
     for name in target or []:
         check_provider(name.partition(":")[0])
-    if not batch:
-        raise InputError(
-            "real-time mode is not available in this version; use --batch (the default)"
-        )
+    if not batch and target:
+        raise InputError("compare runs (--target) use the batch APIs; drop --realtime")
     params = run_parameters(
         provider=provider,
         model=model,
@@ -201,7 +206,11 @@ def run(
         cleanup=cleanup,
         record_files=record_files,
     )
-    summary = _prepare_then_flow(params)
+    if not batch:  # prepared here as the flow prepares it, so the flow resumes it
+        from interviews.realtime import with_realtime_defaults
+
+        params = with_realtime_defaults(params)
+    summary = _prepare_then_flow(params, mode="batch" if batch else "realtime")
     _print_summary(summary)
 
 

@@ -1,0 +1,195 @@
+"""The real-time step: send one chunk's requests concurrently and record each answer as it
+arrives. A chunk is the unit of a Prefect task; the requests inside it are plain asyncio.
+
+Records are the batch records (`mode: "realtime"`, real-time prices), written through the same
+`write_records`: `interviews/{custom_id}.json` and the chunk's part of the run's JSONL. The
+part file is appended to and flushed record by record, so a crash keeps every answer already
+received; a re-run sends only the requests without an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from interviews.batch_types import OutcomeStatus, RequestOutcome
+from interviews.catalog import ModelInfo
+from interviews.costs import Usage
+from interviews.jsonl import atomic_writer, dumps_line
+from interviews.ledger import ChunkRow, Ledger
+from interviews.preparation import DataDirs
+from interviews.providers.realtime import RealtimeAdapter, get_realtime_class
+from interviews.records import ConvertSummary, RecordContext, load_index, write_records
+from interviews.spec import BatchRunParameters
+
+# Requests per chunk (one Prefect task each) when the run does not set a chunk size.
+REALTIME_CHUNK_SIZE = 500
+_DONE = object()
+
+
+def with_realtime_defaults(params: BatchRunParameters) -> BatchRunParameters:
+    """A real-time run's parameters: chunks of `REALTIME_CHUNK_SIZE` unless set (one task per
+    few hundred requests, so progress shows and a task never holds a whole large run)."""
+    if params.chunk_size is None:
+        return params.model_copy(update={"chunk_size": REALTIME_CHUNK_SIZE})
+    return params
+
+
+def part_path(dirs: DataDirs, chunk: ChunkRow) -> Path:
+    """The chunk's part of the run's consolidated JSONL (the same name a batch chunk uses)."""
+    return dirs.run(chunk.run_id) / "records" / f"r{chunk.round}_c{chunk.chunk_index:03d}.jsonl"
+
+
+def keep_answered(part: Path) -> set[str]:
+    """Rewrite `part` with only its answered records; return their custom ids.
+
+    Failed records are dropped because their requests are sent again, and a line cut off by a
+    crash is dropped because it is incomplete.
+    """
+    answered: set[str] = set()
+    if not part.exists():
+        return answered
+    with part.open("rb") as source, atomic_writer(part) as sink:
+        for raw in source:
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if record.get("status") == OutcomeStatus.SUCCEEDED:
+                answered.add(record["custom_id"])
+                sink.write(raw if raw.endswith(b"\n") else raw + b"\n")
+    return answered
+
+
+def _pending_lines(chunk: ChunkRow, answered: set[str], custom_id: Callable) -> list[dict]:
+    """The chunk's request lines still without an answer."""
+    with chunk.path.open("rb") as lines:
+        parsed = (orjson.loads(raw) for raw in lines if raw.strip())
+        return [line for line in parsed if custom_id(line) not in answered]
+
+
+async def _send_all(
+    adapter: RealtimeAdapter,
+    lines: list[dict[str, Any]],
+    *,
+    model: str,
+    concurrency: int,
+    emit: Callable[[RequestOutcome], None],
+) -> None:
+    """Send every line, at most `concurrency` at a time; the first fatal error cancels the
+    rest (a task group)."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(line: dict[str, Any]) -> None:
+        async with limit:
+            emit(await adapter.answer(line, model=model))
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for line in lines:
+                group.create_task(one(line))
+    finally:
+        await adapter.aclose()
+
+
+def _outcomes(
+    make_adapter: Callable[[], RealtimeAdapter],
+    lines: list[dict[str, Any]],
+    *,
+    model: str,
+    concurrency: int,
+) -> Iterator[RequestOutcome]:
+    """Outcomes in the order they arrive; the event loop runs in its own thread so records
+    are written here while requests are in flight. A fatal error is raised here, after the
+    outcomes that came before it."""
+    arrived: queue.Queue = queue.Queue()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(
+                _send_all(
+                    make_adapter(), lines, model=model, concurrency=concurrency, emit=arrived.put
+                )
+            )
+        except BaseException as exc:  # handed to the consuming thread
+            failure.append(exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) else exc)
+        finally:
+            arrived.put(_DONE)
+
+    sender = threading.Thread(target=run, name="realtime-requests", daemon=True)
+    sender.start()
+    while (item := arrived.get()) is not _DONE:
+        yield item
+    sender.join()
+    if failure:
+        raise failure[0]
+
+
+def interview_chunk(
+    chunk: ChunkRow,
+    *,
+    make_adapter: Callable[[], RealtimeAdapter],
+    model: ModelInfo,
+    ledger: Ledger,
+    dirs: DataDirs,
+    records_dir: Path | None,
+    concurrency: int,
+) -> int:
+    """Send the chunk's unanswered requests and record every outcome; returns how many
+    requests were sent (0 when the chunk was already answered).
+
+    Raises:
+        PermanentProviderError: authentication or permission refused; the records received
+            before it are kept.
+    """
+    part = part_path(dirs, chunk)
+    answered = keep_answered(part)
+    batch_cls = get_realtime_class(chunk.provider).batch_adapter
+    lines = _pending_lines(chunk, answered, batch_cls.line_custom_id)
+    if lines:
+        index = {k: v for k, v in load_index(chunk.index_path).items() if k not in answered}
+        context = RecordContext(
+            provider=chunk.provider,
+            model=model,
+            run_id=chunk.run_id,
+            batch_id=None,
+            mode="realtime",
+        )
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with part.open("ab") as sink:
+
+            def append(record: dict[str, Any]) -> None:
+                sink.write(dumps_line(record))
+                sink.flush()  # each answer reaches the file as it arrives
+
+            write_records(
+                _outcomes(make_adapter, lines, model=model.id, concurrency=concurrency),
+                index=index,
+                context=context,
+                interviews_dir=records_dir,
+                on_record=append,
+            )
+    ledger.update_chunk(chunk.id, status="converted")
+    return len(lines)
+
+
+def summarize_records(path: Path) -> ConvertSummary:
+    """Tallies, tokens and cost of a run from its consolidated JSONL (streamed)."""
+    from decimal import Decimal
+
+    summary = ConvertSummary()
+    with path.open("rb") as records:
+        for raw in records:
+            record = orjson.loads(raw)
+            summary.statuses[record["status"]] += 1
+            summary.usage = summary.usage + Usage(**(record.get("usage") or {}))
+            summary.cost += Decimal(str(record.get("cost_usd") or 0))
+    summary.cost_realtime = summary.cost
+    return summary
