@@ -5,14 +5,18 @@ The system prompt our default template renders carries lines such as `- Name: Ma
 tolerantly (any system text, or none, works); the answer speaks as that person, addresses the
 question's topic, and varies by a hash of (custom_id, question): the same request always gets
 the same answer, so demo output reads like an interview and tests stay deterministic.
+
+Real-time calls carry no custom_id; `conversation_seed` derives a stand-in from the
+conversation itself (see there), and the answer still addresses the last user question.
 """
 
 import functools
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from interviews.emulator.ids import seeded_rng
+from interviews.emulator.ids import seeded_rng, stable_token
 
 # "- Key: value" with a capitalised key of one or more words; the bullet is optional.
 _FIELD_LINE = re.compile(r"^\s*(?:[-*•]\s*)?([A-Z][A-Za-z]*(?: [A-Za-z]+){0,3})\s*:\s*(.+?)\s*$")
@@ -46,6 +50,20 @@ class Persona:
 def approx_tokens(text: str) -> int:
     """The emulator's token estimate: one token per four characters, rounded up."""
     return math.ceil(len(text) / 4)
+
+
+def conversation_seed(system: str, turns: Iterable[tuple[str, str]]) -> str:
+    """The stand-in for a custom_id in a real-time call: a digest of the whole conversation.
+
+    `turns` are (role, text) pairs in order. Roles are normalised (`user`, or `assistant` for
+    any other role, such as Gemini's `model`) and texts are the plain text every provider
+    module extracts the same way, so one conversation gets one seed, hence one answer, on
+    every provider and every call; a conversation that goes on with a new question is new
+    content, hence a fresh seed. The seed varies only the wording: the topic comes from the
+    last user question, the persona from `system` (see `compose_answer`).
+    """
+    parts = [f"{'user' if role == 'user' else 'assistant'}:{text}" for role, text in turns]
+    return "rt_" + stable_token(24, "realtime", system, *parts)
 
 
 # A persona's system prompt repeats for each of its questions, so parsing is cached; callers

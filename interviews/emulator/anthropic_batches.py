@@ -10,13 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from interviews.emulator.answers import approx_tokens, compose_answer
+from interviews.emulator.answers import approx_tokens, compose_answer, conversation_seed
 from interviews.emulator.clock import isoformat
 from interviews.emulator.faults import LineFault
 from interviews.emulator.ids import random_id, stable_id, stable_shuffle
 
 MAX_REQUESTS = 100_000
 MAX_BODY_BYTES = 256 * 1024 * 1024
+# The Messages API's own request size limit (a batch may be larger).
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 EXPIRY_SECONDS = 24 * 3600
 RETENTION_SECONDS = 29 * 24 * 3600
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -222,19 +224,32 @@ def _process(
     problem = validate_params(params, api_version)
     if problem is not None:
         return _errored("invalid_request_error", problem, batch_id, custom_id)
+    message = answer_message(params, custom_id, stable_id("msg_", batch_id, custom_id), "batch")
+    return {"type": "succeeded", "message": message}
+
+
+def answer_message(
+    params: dict[str, Any], custom_id: str | None, message_id: str, service_tier: str
+) -> dict[str, Any]:
+    """The `Message` answering validated `params` (see `validate_params`) as its persona.
+
+    Serves batches and `POST /v1/messages` alike: the answer comes from the system prompt, the
+    last user message and `custom_id`, or for a real-time call (None) the conversation's
+    `conversation_seed`.
+    """
     system = _text(params.get("system"))
-    texts = [_text(m.get("content")) for m in params["messages"]]
-    users = [_text(m.get("content")) for m in params["messages"] if m.get("role") == "user"]
+    turns = [(str(m.get("role")), _text(m.get("content"))) for m in params["messages"]]
+    users = [text for role, text in turns if role == "user"]
     question = users[-1] if users else ""
-    answer = compose_answer(system, question, custom_id)
+    answer = compose_answer(system, question, custom_id or conversation_seed(system, turns))
     output_tokens = approx_tokens(answer)
     stop_reason = "end_turn"
     if params["max_tokens"] < output_tokens:
         answer = answer[: params["max_tokens"] * 4]
         output_tokens = params["max_tokens"]
         stop_reason = "max_tokens"
-    message = {
-        "id": stable_id("msg_", batch_id, custom_id),
+    return {
+        "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": params["model"],
@@ -242,14 +257,13 @@ def _process(
         "stop_reason": stop_reason,
         "stop_sequence": None,
         "usage": {
-            "input_tokens": approx_tokens(system + "".join(texts)),
+            "input_tokens": approx_tokens(system + "".join(text for _, text in turns)),
             "output_tokens": output_tokens,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
-            "service_tier": "batch",
+            "service_tier": service_tier,
         },
     }
-    return {"type": "succeeded", "message": message}
 
 
 def _errored(error_type: str, message: str, batch_id: str, custom_id: str) -> dict[str, Any]:

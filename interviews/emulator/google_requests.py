@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from interviews.emulator.answers import approx_tokens, compose_answer
+from interviews.emulator.answers import approx_tokens, compose_answer, conversation_seed
 from interviews.emulator.ids import stable_token
 
 # maxOutputTokens must be in [1, 65536] on current Gemini models (2.5 and later).
@@ -85,13 +85,17 @@ def check(request: dict[str, Any]) -> Rejection | None:
     return None
 
 
-def conversation(request: dict[str, Any]) -> tuple[str, str, str]:
-    """(system text, last user text, all prompt text) of a request."""
+def conversation(request: dict[str, Any]) -> tuple[str, str, str, list[tuple[str, str]]]:
+    """(system text, last user text, all prompt text, (role, text) turns) of a request.
+
+    A content without a role is the user's, as the API reads it.
+    """
     system = _text(get(request, "systemInstruction") or {})
     contents = [c for c in get(request, "contents") or [] if isinstance(c, dict)]
-    users = [_text(c) for c in contents if c.get("role", "user") == "user"]
-    every = system + "".join(_text(c) for c in contents)
-    return system, (users[-1] if users else ""), every
+    turns = [(str(c.get("role") or "user"), _text(c)) for c in contents]
+    users = [text for role, text in turns if role == "user"]
+    every = system + "".join(text for _, text in turns)
+    return system, (users[-1] if users else ""), every, turns
 
 
 def model_id(model: str) -> str:
@@ -107,14 +111,18 @@ def _thoughts(request: dict[str, Any], model: str, seed: str) -> int:
     return 48 + int(stable_token(2, seed, "thoughts", alphabet="0123456789"))
 
 
-def generate(request: dict[str, Any], custom_id: str, model: str, seed: str) -> dict[str, Any]:
+def generate(
+    request: dict[str, Any], custom_id: str | None, model: str, seed: str
+) -> dict[str, Any]:
     """A `GenerateContentResponse` (camelCase JSON) answering `request` as its persona.
 
-    The answer depends only on the request and `custom_id`; `seed` (batch id + key) keeps the
-    response id stable but distinct per batch.
+    Serves batches and real-time `:generateContent` alike. The answer depends only on the
+    request and `custom_id`, or for a real-time call (None) the conversation's
+    `conversation_seed`; `seed` (batch id + key, or a per-call token) keeps the response id
+    stable but distinct.
     """
-    system, question, every = conversation(request)
-    answer = compose_answer(system, question, custom_id)
+    system, question, every, turns = conversation(request)
+    answer = compose_answer(system, question, custom_id or conversation_seed(system, turns))
     tokens = approx_tokens(answer)
     limit = get(get(request, "generationConfig"), "maxOutputTokens")
     finish = "STOP"

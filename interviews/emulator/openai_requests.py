@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from interviews.emulator.answers import approx_tokens, compose_answer
+from interviews.emulator.answers import approx_tokens, compose_answer, conversation_seed
 from interviews.emulator.ids import HEX, stable_token
 
 CHAT = "/v1/chat/completions"
@@ -69,12 +69,14 @@ def check(endpoint: str, body: dict[str, Any]) -> Rejection | None:
 
 
 def execute(
-    endpoint: str, body: dict[str, Any], custom_id: str, seed: str, created: float
+    endpoint: str, body: dict[str, Any], custom_id: str | None, seed: str, created: float
 ) -> Outcome:
-    """Run one request finished at `created`.
+    """Run one request finished at `created`: a batch line's or a real-time call's body.
 
-    The answer depends only on the request (the same request in another batch gets the same
-    answer); `seed` (batch id + custom_id) keeps the response ids stable but distinct.
+    The answer depends only on the request and `custom_id` (the same request in another batch
+    gets the same answer); a real-time call has no custom_id (None), so the conversation's
+    `conversation_seed` stands in. `seed` (batch id + custom_id, or a per-call token) keeps
+    the response ids stable but distinct.
     """
     rejection = check(endpoint, body)
     if rejection is not None:
@@ -167,45 +169,71 @@ def _sampling_problem(body: dict[str, Any]) -> Rejection | None:
 
 
 def _text(content: Any) -> str:
-    """Plain text of a string or of content parts (`text` / `input_text`; others skipped)."""
+    """Plain text of a string or of content parts (`text`, `input_text`, `output_text`: an
+    assistant turn replayed into Responses input; others skipped)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
         return "\n".join(
             str(part.get("text", ""))
             for part in content
-            if isinstance(part, dict) and part.get("type") in ("text", "input_text")
+            if isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text")
         )
     return ""
 
 
-def _conversation(items: list[Any]) -> tuple[str, str, str]:
-    """(system, last user text, all text) of chat messages or Responses input items."""
+@dataclass(frozen=True)
+class _Conversation:
+    """What a chat or Responses request asks, as the answer needs it."""
+
+    system: str
+    question: str
+    """The last user message: what the answer answers."""
+    every: str
+    """All prompt text, for the token count."""
+    turns: list[tuple[str, str]]
+    """(role, text) of the user and assistant messages, in order."""
+
+
+def _conversation(items: list[Any], instructions: str | None = None) -> _Conversation:
+    """The conversation in chat messages or Responses input items (`instructions`, when
+    given, is the system prompt and comes first)."""
     messages = [m for m in items if isinstance(m, dict)]
     systems = [
         _text(m.get("content")) for m in messages if m.get("role") in ("system", "developer")
     ]
-    users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
+    turns = [
+        (str(m["role"]), _text(m.get("content")))
+        for m in messages
+        if m.get("role") in ("user", "assistant")
+    ]
+    users = [text for role, text in turns if role == "user"]
     every = "".join(_text(m.get("content")) for m in messages)
-    return (systems[0] if systems else ""), (users[-1] if users else ""), every
+    system = systems[0] if systems else ""
+    if instructions:
+        system, every = instructions, instructions + every
+    return _Conversation(system, users[-1] if users else "", every, turns)
 
 
-def _answer(system: str, question: str, custom_id: str, limit: int | None) -> tuple[str, int, bool]:
+def _answer(chat: _Conversation, custom_id: str | None, limit: int | None) -> tuple[str, int, bool]:
     """The answer text, its token count and whether `limit` cut it short."""
-    answer = compose_answer(system, question, custom_id)
+    identity = custom_id or conversation_seed(chat.system, chat.turns)
+    answer = compose_answer(chat.system, chat.question, identity)
     tokens = approx_tokens(answer)
     if limit is not None and limit < tokens:
         return answer[: limit * 4], limit, True
     return answer, tokens, False
 
 
-def _chat_completion(body: dict[str, Any], custom_id: str, seed: str, created: float) -> Outcome:
-    system, question, every = _conversation(body["messages"])
+def _chat_completion(
+    body: dict[str, Any], custom_id: str | None, seed: str, created: float
+) -> Outcome:
+    chat = _conversation(body["messages"])
     model = str(body["model"])
     # `max_tokens` still works as the limit on models that accept it.
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    answer, completion_tokens, truncated = _answer(system, question, custom_id, limit)
-    prompt_tokens = approx_tokens(every)
+    answer, completion_tokens, truncated = _answer(chat, custom_id, limit)
+    prompt_tokens = approx_tokens(chat.every)
     completion = {
         "id": "chatcmpl-" + stable_token(29, seed, "chatcmpl"),
         "object": "chat.completion",
@@ -242,18 +270,14 @@ def _chat_completion(body: dict[str, Any], custom_id: str, seed: str, created: f
     return Outcome(200, completion, prompt_tokens, completion_tokens)
 
 
-def _response(body: dict[str, Any], custom_id: str, seed: str, created: float) -> Outcome:
+def _response(body: dict[str, Any], custom_id: str | None, seed: str, created: float) -> Outcome:
     given = body["input"]
     items = given if isinstance(given, list) else [{"role": "user", "content": str(given)}]
-    system, question, every = _conversation(items)
     instructions = body.get("instructions")
-    if isinstance(instructions, str) and instructions:
-        system, every = instructions, instructions + every
+    chat = _conversation(items, instructions if isinstance(instructions, str) else None)
     model = str(body["model"])
-    answer, output_tokens, truncated = _answer(
-        system, question, custom_id, body.get("max_output_tokens")
-    )
-    input_tokens = approx_tokens(every)
+    answer, output_tokens, truncated = _answer(chat, custom_id, body.get("max_output_tokens"))
+    input_tokens = approx_tokens(chat.every)
     status = "incomplete" if truncated else "completed"
     effort = None
     if is_reasoning_model(model):
