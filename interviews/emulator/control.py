@@ -77,7 +77,8 @@ class EmulatorControl:
         self._call("POST", "/faults", {})
 
     def stats(self) -> dict[str, Any]:
-        """Per-provider counters (batches, uploads, request lines, faults fired, calls)."""
+        """Per-provider counters (batches, uploads, request lines, faults fired, real-time
+        requests, calls)."""
         return self._call("GET", "/stats")
 
     def close(self) -> None:

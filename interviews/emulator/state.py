@@ -34,6 +34,10 @@ class ProviderStats:
     requests_received: int = 0
     """Request lines across all created batches (not HTTP calls; those are in `calls`)."""
     faults_fired: int = 0
+    realtime_requests: int = 0
+    """Real-time generation calls (`/v1/messages`, `:generateContent`, …) that reached the
+    provider: answered or rejected as invalid. Calls answered by an HTTP fault are not counted
+    (they are in `calls`), so a retried 429 counts once and a duplicate call twice."""
     calls: Counter[str] = field(default_factory=Counter)
     """HTTP calls by `"<METHOD> <route path template>"`, faulted and rejected calls included."""
 
@@ -44,6 +48,7 @@ class ProviderStats:
             "files_uploaded": self.files_uploaded,
             "requests_received": self.requests_received,
             "faults_fired": self.faults_fired,
+            "realtime_requests": self.realtime_requests,
             "calls": dict(self.calls),
         }
 
@@ -153,6 +158,11 @@ class EmulatorState:
         """Record one HTTP call."""
         with self.lock:
             self.stats(provider).calls[call] += 1
+
+    def count_realtime(self, provider: str) -> None:
+        """Record one real-time generation call that got past the fault layer."""
+        with self.lock:
+            self.stats(provider).realtime_requests += 1
 
     def stats_snapshot(self) -> dict[str, dict[str, Any]]:
         """All providers' counters, JSON-ready."""

@@ -15,6 +15,7 @@ def test_health_and_stats_shape(control: EmulatorControl) -> None:
         "files_uploaded": 0,
         "requests_received": 0,
         "faults_fired": 0,
+        "realtime_requests": 0,
         "calls": {},
     }
     assert control.stats() == {name: empty for name in health["providers"]}
