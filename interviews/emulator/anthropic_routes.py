@@ -1,4 +1,5 @@
-"""Anthropic Message Batches on the wire: `/v1/messages/batches…` under the `/anthropic` mount.
+"""Anthropic on the wire under the `/anthropic` mount: Message Batches (`/v1/messages/batches…`)
+and the real-time Messages API (`POST /v1/messages`, non-streaming).
 
 Shapes pass the installed SDK's strict response validation; see PROVIDERS.md Part 2 §1.
 """
@@ -13,10 +14,13 @@ from starlette.responses import Response, StreamingResponse
 
 from interviews.emulator.anthropic_batches import (
     MAX_BODY_BYTES,
+    MAX_MESSAGE_BYTES,
     SAMPLING_REJECTED_FROM,
     Batch,
     BatchRequestError,
+    answer_message,
     new_batch,
+    validate_params,
 )
 from interviews.emulator.ids import random_id
 from interviews.emulator.routing import (
@@ -202,10 +206,36 @@ def _truncated(lines: list[dict[str, Any]]) -> bytes:
     return head + cut[: len(cut) // 2]
 
 
+async def create_message(request: Request, state: EmulatorState) -> Response:
+    """POST /v1/messages (non-streaming): a `Message`, or a 400 `invalid_request_error`.
+
+    The same validation and answer as a batch request; with no custom_id, the answer's seed
+    comes from the conversation (`answers.conversation_seed`). Message ids are fresh per call,
+    as on the real API.
+    """
+    state.count_realtime(PROVIDER)
+    length = request.headers.get("content-length", "")
+    too_large = length.isdigit() and int(length) > MAX_MESSAGE_BYTES
+    if too_large or len(await request.body()) > MAX_MESSAGE_BYTES:
+        raise EmulatedError(413, "Request exceeds the maximum size of 32 MB.")
+    params = await read_json(request)
+    if not isinstance(params, dict):
+        raise EmulatedError(400, "The request body must be a JSON object.")
+    if params.get("stream"):
+        raise EmulatedError(400, "stream: the emulator answers only non-streaming requests.")
+    version = request.headers.get("anthropic-version", SAMPLING_REJECTED_FROM)
+    problem = validate_params(params, version)
+    if problem is not None:
+        raise EmulatedError(400, problem)
+    message = answer_message(params, None, random_id("msg_"), "standard")
+    return json_response(message, headers={"request-id": random_id("req_")})
+
+
 def anthropic_app(state: EmulatorState) -> Starlette:
     """The Anthropic sub-app, to mount at `/anthropic`."""
     base = "/v1/messages/batches"
     routes = [
+        ProviderRoute("POST", "/v1/messages", create_message),
         ProviderRoute("POST", base, create_batch),
         ProviderRoute("GET", base, list_batches),
         ProviderRoute("GET", base + "/{batch_id}", retrieve_batch),

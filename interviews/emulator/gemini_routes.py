@@ -1,4 +1,5 @@
-"""Gemini Developer API batch mode and Files on the wire, under the `/gemini` mount.
+"""Gemini Developer API batch mode, Files and real-time `generateContent` on the wire, under the
+`/gemini` mount.
 
 Served under both `/v1beta` (google-genai 2.x default) and `/v1` (3.x), so `base_url` =
 `<url>/gemini`. Auth is `x-goog-api-key` (or an OAuth bearer token); only the resumable upload
@@ -36,6 +37,7 @@ from interviews.emulator.gemini_file_routes import (
 )
 from interviews.emulator.gemini_files import GENERATED, LOWER_ALNUM, add_file
 from interviews.emulator.google_batch import PENDING, BatchRun, Item
+from interviews.emulator.google_realtime import generate_content
 from interviews.emulator.google_requests import get
 from interviews.emulator.google_wire import (
     FAILED_PRECONDITION,
@@ -231,11 +233,18 @@ async def delete_batch(request: Request, state: EmulatorState) -> Response:
     return json_response({})
 
 
+async def generate(request: Request, state: EmulatorState) -> Response:
+    """POST /{ver}/models/{model}:generateContent (non-streaming): a GenerateContentResponse."""
+    model = request.path_params["model"]
+    return json_response(await generate_content(request, state, PROVIDER, model))
+
+
 def gemini_routes() -> list[ProviderRoute]:
-    """The batch and file routes under every served API version."""
+    """The batch, file and real-time routes under every served API version."""
     routes = []
     for v in VERSIONS:
         routes += [
+            ProviderRoute("POST", f"/{v}/models/{{model}}:generateContent", generate),
             ProviderRoute("POST", f"/{v}/models/{{model}}:batchGenerateContent", create_batch),
             ProviderRoute("GET", f"/{v}/batches", list_batches),
             # `{id}:verb` routes come first: the plain `{id}` pattern would swallow them.

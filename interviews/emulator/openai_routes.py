@@ -1,4 +1,6 @@
-"""OpenAI Files + Batches on the wire: `/v1/files…`, `/v1/batches…` under the `/openai` mount.
+"""OpenAI on the wire under the `/openai` mount: Files + Batches (`/v1/files…`, `/v1/batches…`)
+and the real-time endpoints the batches run (`POST /v1/chat/completions`, `POST /v1/responses`,
+non-streaming).
 
 SDK clients use `base_url=<url>/openai/v1`. Shapes pass the installed SDK's strict response
 validation (PROVIDERS.md Part 2 §2); errors use OpenAI's `{"error": {message, type, param,
@@ -29,7 +31,7 @@ from interviews.emulator.openai_files import (
     list_page,
     live_file,
 )
-from interviews.emulator.openai_requests import SUPPORTED_ENDPOINTS
+from interviews.emulator.openai_requests import CHAT, RESPONSES, SUPPORTED_ENDPOINTS, execute
 from interviews.emulator.routing import (
     EmulatedError,
     ProviderRoute,
@@ -438,9 +440,63 @@ async def cancel_batch(request: Request, state: EmulatorState) -> Response:
         return json_response(_batch_json(state, batch))
 
 
+# --- Real time -----------------------------------------------------------------------------
+
+
+def _request_id() -> dict[str, str]:
+    return {"x-request-id": "req_" + random_token(32, HEX)}
+
+
+async def _run_realtime(request: Request, state: EmulatorState, endpoint: str) -> Response:
+    """Validate and answer one real-time call with the batch lines' `execute`.
+
+    With no custom_id the answer's seed comes from the conversation
+    (`answers.conversation_seed`); ids are fresh per call, as on the real API.
+    """
+    state.count_realtime(PROVIDER)
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise OpenAIError(400, "The request body must be a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise OpenAIError(
+            400, "Missing required parameter: 'model'.", "model", "missing_required_parameter"
+        )
+    if body.get("stream"):
+        raise OpenAIError(
+            400, "The emulator answers only non-streaming requests ('stream': false).", "stream"
+        )
+    previous = body.get("previous_response_id")
+    if endpoint == RESPONSES and previous is not None:
+        # Responses are never stored here, so no earlier one can be found (as on the real
+        # API for an unknown id): real-time callers send the whole conversation instead.
+        raise OpenAIError(
+            400,
+            f"Previous response with id '{previous}' not found.",
+            "previous_response_id",
+            "previous_response_not_found",
+        )
+    outcome = execute(endpoint, body, None, random_token(24), state.now())
+    if outcome.status_code != 200:
+        error = outcome.body["error"]
+        raise OpenAIError(outcome.status_code, error["message"], error["param"], error["code"])
+    return json_response(outcome.body, headers=_request_id())
+
+
+async def chat_completions(request: Request, state: EmulatorState) -> Response:
+    """POST /v1/chat/completions (non-streaming): a `chat.completion`, like a batch line's."""
+    return await _run_realtime(request, state, CHAT)
+
+
+async def responses(request: Request, state: EmulatorState) -> Response:
+    """POST /v1/responses (non-streaming): a `response` object, like a batch line's."""
+    return await _run_realtime(request, state, RESPONSES)
+
+
 def openai_app(state: EmulatorState) -> Starlette:
     """The OpenAI sub-app, to mount at `/openai` (SDK `base_url=<url>/openai/v1`)."""
     routes = [
+        ProviderRoute("POST", CHAT, chat_completions),
+        ProviderRoute("POST", RESPONSES, responses),
         ProviderRoute("POST", "/v1/files", upload_file),
         ProviderRoute("GET", "/v1/files", list_files),
         ProviderRoute("GET", "/v1/files/{file_id}", retrieve_file),

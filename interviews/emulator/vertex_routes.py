@@ -1,4 +1,5 @@
-"""Vertex AI batch prediction on the wire: `batchPredictionJobs` under the `/vertex` mount.
+"""Vertex AI on the wire under the `/vertex` mount: batch prediction (`batchPredictionJobs`)
+and real-time `…/publishers/google/models/{model}:generateContent` (non-streaming).
 
 Served under both `/v1/` (GAPIC `JobServiceClient`, aiplatform) and `/v1beta1/` (google-genai),
 so `api_endpoint` / `base_url` = `<url>/vertex`. Query strings such as
@@ -13,8 +14,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
+from interviews.emulator.clock import isoformat
 from interviews.emulator.gcs import GcsError
 from interviews.emulator.google_batch import PENDING, BatchRun
+from interviews.emulator.google_realtime import generate_content
 from interviews.emulator.google_requests import get
 from interviews.emulator.google_wire import (
     FAILED_PRECONDITION,
@@ -273,10 +276,20 @@ async def delete_job(request: Request, state: EmulatorState) -> Response:
     return json_response(job.delete_operation(new_job_id()))
 
 
+async def generate(request: Request, state: EmulatorState) -> Response:
+    """POST …/publishers/google/models/{model}:generateContent: a GenerateContentResponse."""
+    model = f"publishers/google/models/{request.path_params['model']}"
+    response = await generate_content(request, state, PROVIDER, model)
+    # Vertex (unlike the Gemini API) stamps its answers; genai reads it as `create_time`.
+    return json_response({**response, "createTime": isoformat(state.now())})
+
+
 def vertex_routes() -> list[ProviderRoute]:
-    """The job routes under every served API version."""
+    """The job and real-time routes under every served API version."""
     routes = []
     for version in VERSIONS:
+        model = f"/{version}/projects/{{project}}/locations/{{location}}/publishers/google/models"
+        routes.append(ProviderRoute("POST", model + "/{model}:generateContent", generate))
         base = f"/{version}/projects/{{project}}/locations/{{location}}/batchPredictionJobs"
         routes += [
             ProviderRoute("POST", base, create_job),
