@@ -13,6 +13,7 @@ import typer
 from interviews.cli import (
     data_commands,
     emulator_commands,
+    launch_commands,
     ledger_commands,
     run_commands,
     setup_commands,
@@ -28,6 +29,7 @@ app = typer.Typer(
     help="Batch persona interviews for health research: Anthropic batches on Prefect.",
 )
 run_commands.register(app)
+launch_commands.register(app)
 data_commands.register(app)
 ledger_commands.register(app)
 setup_commands.register(app)
