@@ -171,7 +171,7 @@ def test_convert_results_downloaded_by_hand(tmp_path: Path, data_dir: Path) -> N
     )
 
 
-@pytest.mark.parametrize("args", [["--help"], ["estimate", "--count", "5"]])
+@pytest.mark.parametrize("args", [["--help"], ["estimate", "--count", "5"], ["launch", "--help"]])
 def test_light_commands_do_not_import_sdks_or_prefect(args: list[str]) -> None:
     probe = (
         "import sys, runpy; sys.argv=['interviews', *sys.argv[1:]];\n"
