@@ -236,8 +236,10 @@ def test_retired_model_is_refused_in_one_clear_line(data_dir: Path) -> None:
             str(data_dir),
         )
         assert result.returncode == 1
-        assert "Claude Opus 4.1 (claude-opus-4-1-20250805), retired 2026-08-05" in result.stderr
-        assert "is no longer served; use claude-opus-5-5" in result.stderr
+        assert (
+            "Claude Opus 4.1 (claude-opus-4-1-20250805) retired on 2026-08-05 and is no longer "
+            "served; use claude-opus-5-5" in result.stderr
+        )
         assert "Traceback" not in result.stderr
     assert not any(data_dir.iterdir())
 

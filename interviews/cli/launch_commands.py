@@ -182,8 +182,9 @@ def _choose_model(asker: Asker, provider: str, model: str | None) -> ModelInfo:
         info = get_model(provider, model)
         if is_retired(info):
             raise CatalogError(
-                f"{info.label()} is no longer served; use {info.successor or 'a current model'}"
-                f" (`interviews models --provider {provider}`)"
+                f"{info.name} ({info.id}) retired on {info.retires} and is no longer served; "
+                f"use {info.successor or 'a current model'} "
+                f"(`interviews models --provider {provider}`)"
             )
         return info
     offered = [m for m in models_for(provider) if not is_retired(m)]
