@@ -1,10 +1,26 @@
-"""SIGKILL at the dangerous moments, then re-run: one batch per chunk, every interview once.
+"""SIGKILL at every dangerous moment, then re-run: one batch per chunk, every interview once.
 
-The emulator holds one call (`delay` fault) so the run is killed exactly there:
-- create, before it is handled: nothing exists at the provider yet (after prepare/upload);
-- create, after it is handled but before the answer: the batch exists, its id was never saved;
-- results download: the batch ended, nothing was downloaded yet.
-And one kill needs no fault: while waiting, the batch recorded and still running.
+Each case holds the run at its moment, checks it is there, kills it (SIGKILL), and runs the
+same command again. The moments, for each of the four providers:
+- waiting: the batch is recorded and running (no fault: a long processing time);
+- create_before: the emulator holds the create call before handling it, so nothing exists at
+  the provider yet (prepare and upload are done);
+- create_after: the emulator handled the create but holds its answer: the batch exists, its id
+  was never saved;
+- download: the batch ended (the ledger says so) and nothing was saved yet: the emulator holds
+  the results download: Anthropic's results stream, OpenAI's output file content, and for
+  Vertex the media download of the prediction file from GCS. A Gemini batch this small is sent
+  inline, and inline results come back inside the batch resource itself: the download is the
+  `batches.get` made after the wait, identical on the wire to a poll. So the test holds one
+  poll, ends the batch on the emulator clock and installs the hold again (which lets the held
+  poll go, see `interviews.emulator.faults`): the next read, the one that fetches the inline
+  results, is held. (Only file-input batches, over 20 MB, download a results file.)
+- convert: records are being written. No provider call happens then, so the record writer is
+  held instead, deterministically rather than by racing it (writing all 24 records takes a
+  few milliseconds): the temporary name of one record (`<custom_id>.json.partial`, see
+  `interviews.records`) is a FIFO nobody reads, so opening it blocks. The run is killed once
+  every record before that one (in results order) is written, and checked to be mid-convert:
+  the run's interviews.jsonl not there, fewer records than requests.
 """
 
 from __future__ import annotations
@@ -14,11 +30,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 
 from interviews.ledger import Ledger
+from interviews.providers import get_adapter_class
 from tests.conftest import SAMPLE
 
 CREATE = {
@@ -27,15 +46,15 @@ CREATE = {
     "vertex": ("POST", r"/batchPredictionJobs$"),
     "gemini": ("POST", r":batchGenerateContent$"),
 }
-DOWNLOAD = {"anthropic": ("GET", r"/results$"), "openai": ("GET", r"/content$")}
-# provider states that mean "submitted and being polled"
-RUNNING = {"in_progress", "JOB_STATE_RUNNING", "JOB_STATE_PENDING", "JOB_STATE_QUEUED"}
-CASES = (
-    [(p, "waiting") for p in CREATE]
-    + [(p, "create_before") for p in CREATE]
-    + [(p, "create_after") for p in CREATE]
-    + [(p, "download") for p in DOWNLOAD]
-)
+DOWNLOAD = {
+    "anthropic": ("GET", r"/results$"),
+    "openai": ("GET", r"/content$"),
+    "vertex": ("GET", r"/prediction-model-[^/]+/predictions[^/]*\.jsonl$"),  # GCS media
+    "gemini": ("GET", r"/batches/[^/:]+$"),  # inline results: the batch read after the wait
+}
+MOMENTS = ("waiting", "create_before", "create_after", "download", "convert")
+CASES = [(provider, moment) for moment in MOMENTS for provider in CREATE]
+HOLD = 60  # seconds: longer than any case; a hold also ends as soon as the faults change
 
 
 @pytest.mark.parametrize(("provider", "moment"), CASES)
@@ -47,22 +66,17 @@ def test_sigkill_then_rerun_pays_once_and_records_each_interview_once(
     provider: str,
     moment: str,
 ) -> None:
-    if moment == "waiting":
-        control.configure(processing_seconds=3600)
-    else:
+    count = 4
+    two_step = moment == "download" and provider == "gemini"
+    control.configure(processing_seconds=3600 if moment == "waiting" or two_step else 0)
+    if moment in ("create_before", "create_after") or (moment == "download" and not two_step):
         method, path = (DOWNLOAD if moment == "download" else CREATE)[provider]
-        control.configure(processing_seconds=0)
-        control.set_faults(
-            http=[
-                {
-                    "provider": provider,
-                    "method": method,
-                    "path": path,
-                    "delay": 60,
-                    "delay_after": moment == "create_after",
-                }
-            ]
-        )
+        control.set_faults(http=[_hold(provider, method, path, after=moment == "create_after")])
+    if moment == "convert":
+        count = sum(1 for line in SAMPLE.read_text().splitlines() if line.strip())
+        held = data_dir / "interviews" / f"interview_{count - 1}.json.partial"
+        held.parent.mkdir()
+        os.mkfifo(held)
     env = {
         **os.environ,
         "PREFECT_API_URL": prefect_api,
@@ -70,56 +84,105 @@ def test_sigkill_then_rerun_pays_once_and_records_each_interview_once(
         "INTERVIEWS_POLL_MAX_SECONDS": "0.2",
     }
     command = [
-        sys.executable,
-        "-m",
-        "interviews",
-        "run",
-        "--provider",
-        provider,
-        "--personas",
-        str(SAMPLE),
-        "--count",
-        "4",
-        "--run-id",
-        "crash",
-        "--credentials-block",
-        block,
-        "--data-dir",
-        str(data_dir),
-    ]
+        sys.executable, "-m", "interviews", "run",
+        "--provider", provider,
+        "--personas", str(SAMPLE),
+        "--count", str(count),
+        "--run-id", "crash",
+        "--credentials-block", block,
+        "--data-dir", str(data_dir),
+    ]  # fmt: skip
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while not _reached(moment, provider, control, data_dir) and first.poll() is None:
-        assert time.monotonic() < deadline, f"the run never reached {moment}"
-        time.sleep(0.1)
-    assert first.poll() is None, first.stdout.read().decode()
-    time.sleep(0.5 if moment != "create_after" else 1.0)  # let the held call be handled
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    try:
+        if moment == "waiting" or two_step:
+            # Running, not pending: Google batches start when first read, so a batch killed
+            # while pending would only start, and take its hour, after the clock moves on.
+            _await(first, "a running batch", lambda: _batch(data_dir) == "running")
+        if two_step:
+            method, path = DOWNLOAD[provider]
+            control.set_faults(http=[_hold(provider, method, path)])
+            _await(first, "a held poll", lambda: _fired(control, provider) >= 1)
+            control.advance(3601)  # the batch ends at its next read
+            control.set_faults(http=[_hold(provider, method, path)])  # lets the poll go
+            _await(first, "the results read", lambda: _fired(control, provider) >= 2)
+        elif moment == "convert":
+            _await(first, "the held record", lambda: _held_record(provider, data_dir, held))
+        elif moment != "waiting":
+            _await(first, f"the held call ({moment})", lambda: _fired(control, provider) >= 1)
+            if moment != "download":  # let the held create reach its handler (or be handled)
+                time.sleep(0.5 if moment == "create_before" else 1.0)
+        if moment == "download":  # the wait is over, no results saved
+            assert _batch(data_dir) == "succeeded"
+            assert not list(data_dir.glob("batch_results/*.jsonl"))
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
     control.set_faults({})
+    if moment == "convert":  # killed mid-conversion
+        held.unlink()
+        assert not (data_dir / "runs" / "crash" / "interviews.jsonl").exists()
+        assert len(list((data_dir / "interviews").glob("*.json"))) < count
     if moment == "waiting":
         assert control.stats()[provider]["batches_created"] == 1
         control.advance(3601)
 
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Resuming run crash" in second.stdout.replace("\n", "")
     stats = control.stats()[provider]
     assert stats["batches_created"] == 1
     if provider in ("openai", "vertex"):
         assert stats["files_uploaded"] == 1
-    records = sorted(p.name for p in (data_dir / "interviews").glob("*.json"))
-    assert records == [f"interview_{i}.json" for i in range(4)]
-    lines = (data_dir / "runs" / "crash" / "interviews.jsonl").read_text().splitlines()
-    assert len(lines) == 4
+    expected = sorted(f"interview_{i}" for i in range(count))
+    assert sorted(os.listdir(data_dir / "interviews")) == [f"{c}.json" for c in expected]
+    lines = (data_dir / "runs" / "crash" / "interviews.jsonl").read_bytes().splitlines()
+    assert sorted(orjson.loads(line)["custom_id"] for line in lines) == expected
 
 
-def _reached(moment: str, provider: str, control, data_dir: Path) -> bool:
-    """Whether the run is where it should be killed: in the wait loop with its batch recorded,
-    or inside the call the emulator holds."""
-    if moment != "waiting":
-        return control.stats()[provider]["faults_fired"] >= 1
+def _hold(provider: str, method: str, path: str, *, after: bool = False) -> dict:
+    """A fault holding the next matching call (before it is handled, or after with `after`)."""
+    return {
+        "provider": provider, "method": method, "path": path,
+        "delay": HOLD, "delay_after": after,
+    }  # fmt: skip
+
+
+def _await(process: subprocess.Popen, what: str, reached: Callable[[], bool]) -> None:
+    """Poll until `reached()`, failing if the run ends first or takes far too long."""
+    deadline = time.monotonic() + 120
+    while not reached():
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before {what}:\n{process.stdout.read().decode()}")
+        assert time.monotonic() < deadline, f"the run never reached {what}"
+        time.sleep(0.1)
+
+
+def _fired(control, provider: str) -> int:
+    return control.stats()[provider]["faults_fired"]
+
+
+def _batch(data_dir: Path) -> str | None:
+    """The status of the first chunk's batch as the ledger has it (None while it has no id)."""
     ledger = Ledger.open(data_dir)
-    chunks = ledger.chunks("crash") if ledger.get_run("crash") else []
-    batch = ledger.get_batch(chunks[0].id) if chunks else None
-    return batch is not None and bool(batch.batch_id) and batch.provider_status in RUNNING
+    try:
+        chunks = ledger.chunks("crash") if ledger.get_run("crash") else []
+        batch = ledger.get_batch(chunks[0].id) if chunks else None
+        return batch.status if batch is not None and batch.batch_id else None
+    finally:
+        ledger.engine.dispose()
+
+
+def _held_record(provider: str, data_dir: Path, held: Path) -> bool:
+    """Whether the record writer is blocked on `held`: every record it writes before that one
+    (in the order of the results file, which it follows) is there."""
+    results = list(data_dir.glob("batch_results/*.jsonl"))
+    if not results:
+        return False
+    order = [outcome.custom_id for outcome in get_adapter_class(provider).parse_results(results[0])]
+    before = order.index(held.name.removesuffix(".json.partial"))
+    written = len(list(held.parent.glob("*.json")))
+    started = before > 0 or any((data_dir / "runs" / "crash" / "records").glob("*.partial"))
+    return written == before and started
