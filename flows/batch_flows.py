@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.batch_body import run_batch
-from interviews.errors import RunFailedError
+from interviews.errors import ConfigurationError, RunFailedError
 from interviews.fanout import compare_run_id, target_runs
 from interviews.spec import BatchRunParameters
 from tasks.report import publish_comparison
@@ -22,6 +22,18 @@ from tasks.report import publish_comparison
 # Chunks of one run in flight at once (uploads, waits, downloads, conversions). The steps
 # mostly wait on the network; the bound keeps thread count and provider load predictable.
 CHUNK_WORKERS = 8
+
+
+def _for_provider(params: BatchRunParameters, provider: str) -> BatchRunParameters:
+    """The parameters of a provider's own flow, which refuses another provider's run (the
+    UI form lets one pick any provider; silently running this one instead would mislead)."""
+    if params.provider != provider or params.targets:
+        raise ConfigurationError(
+            f"the {provider}-batch flow runs {provider} only, not "
+            f"{', '.join(params.targets) or params.provider}; use the batch-interviews "
+            "deployment (or `interviews run`) for other providers and compare runs"
+        )
+    return params
 
 
 @flow(name="anthropic-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
@@ -34,7 +46,7 @@ def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
     Returns:
         The run summary (counts, tokens, cost at batch and real-time prices).
     """
-    return run_batch(params.model_copy(update={"provider": "anthropic"}))
+    return run_batch(_for_provider(params, "anthropic"))
 
 
 @flow(name="openai-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
@@ -47,7 +59,7 @@ def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
     Returns:
         The run summary (counts, tokens, cost at batch and real-time prices).
     """
-    return run_batch(params.model_copy(update={"provider": "openai"}))
+    return run_batch(_for_provider(params, "openai"))
 
 
 @flow(name="vertex-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
@@ -60,7 +72,7 @@ def vertex_batch(params: BatchRunParameters) -> dict[str, Any]:
     Returns:
         The run summary (counts, tokens, cost at batch and real-time prices).
     """
-    return run_batch(params.model_copy(update={"provider": "vertex"}))
+    return run_batch(_for_provider(params, "vertex"))
 
 
 @flow(name="gemini-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
@@ -73,7 +85,7 @@ def gemini_batch(params: BatchRunParameters) -> dict[str, Any]:
     Returns:
         The run summary (counts, tokens, cost at batch and real-time prices).
     """
-    return run_batch(params.model_copy(update={"provider": "gemini"}))
+    return run_batch(_for_provider(params, "gemini"))
 
 
 PROVIDER_FLOWS = {

@@ -22,7 +22,8 @@ from interviews.spec import BatchRunParameters
 @flow(name="collect-batches", log_prints=True)
 def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
     """Look at every open run once: download, convert and report those whose batches ended,
-    start their retry rounds, and leave the ones still running for the next call.
+    start their retry rounds, and leave the ones still running for the next call. Runs that
+    were only prepared, with nothing submitted yet, are left alone.
 
     Args:
         data_dir: the data directory whose ledger to read (default: settings).
@@ -38,6 +39,8 @@ def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
     for run in ledger.open_runs():
         if not run["params_json"] or orjson.loads(run["spec_json"]).get("mode") == "realtime":
             continue  # real-time runs have no batches; re-running their run id resumes them
+        if not any(batch for _, batch, _ in ledger.chunk_batches(run["run_id"])):
+            continue  # only prepared (e.g. by `interviews launch`): collect never starts paying
         params = BatchRunParameters.model_validate_json(run["params_json"])
         params = params.model_copy(update={"detach": True, "data_dir": str(root)})
         try:

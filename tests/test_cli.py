@@ -417,3 +417,16 @@ def test_status_and_cancel_from_the_ledger(tmp_path: Path, emu, control) -> None
     assert f"Canceled {job.batch_id}" in canceled.stdout.replace("\n", "")
     assert adapter.retrieve(job.batch_id).status.is_terminal
     assert cli("status", "nope", "--data-dir", str(data)).returncode == 1
+
+
+def test_credential_blocks_do_not_load_the_google_cloud_sdks() -> None:
+    """Every flow run and `interviews run` imports the blocks: prefect-gcp (aiplatform and
+    BigQuery, 5-7 s) is imported only when a Vertex block names a GCP Credentials block."""
+    probe = (
+        "import sys, blocks.credentials\n"
+        "heavy = [m for m in ('prefect_gcp', 'google.cloud.aiplatform', 'google.cloud.bigquery')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr

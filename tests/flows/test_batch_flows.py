@@ -168,6 +168,20 @@ def test_detached_run_is_finished_by_collect(block, data_dir: Path, control) -> 
     assert control.stats()["openai"]["batches_created"] == 1
 
 
+def test_collect_never_submits_a_run_that_was_only_prepared(block, data_dir: Path, control) -> None:
+    from flows.collect_flow import collect_batches
+    from interviews.pipeline import prepare_run
+    from interviews.preparation import DataDirs
+
+    params = BatchRunParameters(  # as `interviews launch` leaves it: prepared, not sent
+        personas=str(SAMPLE), count=3, run_id="asked", credentials_block=block, detach=True
+    )
+    prepare_run(params, ledger=Ledger.open(data_dir), dirs=DataDirs(data_dir))
+    assert collect_batches(str(data_dir)) == []
+    assert control.stats()["anthropic"]["batches_created"] == 0
+    assert Ledger.open(data_dir).runs("asked")[0]["status"] == "prepared"
+
+
 def test_cleanup_leaves_nothing_at_the_provider(block, data_dir: Path, control, emu) -> None:
     import openai
 
