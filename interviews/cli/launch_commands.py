@@ -325,12 +325,6 @@ def _prepare_batch(
         f"✓ Run {plan.run_id} prepared in {len(plan.chunks)} batch(es); nothing has been sent",
         highlight=False,
     )
-    # the collect flow finishes every open run, and submits one that was only prepared
-    say(
-        "[yellow]note:[/yellow] `interviews collect` (and the collect-batches deployment, "
-        "when switched on) also submits prepared runs",
-        highlight=False,
-    )
     say("\nNext steps:", highlight=False)
     say(
         f"  1. Submit batch file to {info.provider} API:\n     {submit}",
