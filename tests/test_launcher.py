@@ -212,7 +212,6 @@ def test_yes_with_flags_prepares_without_a_terminal(data_dir: Path) -> None:
     [path] = (data_dir / "batch_requests").glob("batch_request_anthropic_*.jsonl")
     assert f"✓ Created batch request file: {path}" in out
     assert "✓ 4 interview requests prepared" in out
-    assert "`interviews collect` (and the collect-batches deployment" in out
     assert len(path.read_bytes().splitlines()) == 4
     assert "--count 4 --start-index 0 --batch --run-id anthropic-" in out
 
