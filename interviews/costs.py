@@ -14,7 +14,9 @@ DEFAULT_INPUT_TOKENS = 3000
 DEFAULT_OUTPUT_TOKENS = 2000
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs 3-4× more, and a conversion builds one per
+# interview (a million per large run). Nothing mutates a Usage; `+` returns a new one.
+@dataclass(slots=True)
 class Usage:
     """Token usage of one request, as the provider bills it.
 

@@ -270,7 +270,6 @@ def write_records(
         tokens[3] += usage.cache_write_tokens
         tokens[4] += usage.reasoning_tokens
         summary.cost += cost
-        summary.cost_realtime += usage_cost(model, usage, batch=False) if batch else cost
         if outcome.error is not None and outcome.error.transient:
             summary.retryable.append(outcome.custom_id)
             summary.retryable_statuses[status] += 1
@@ -298,6 +297,9 @@ def write_records(
 
     summary.usage = Usage(*tokens)
     summary.statuses.update(statuses)
+    # prices are per token, so the total usage at real-time prices is the sum of the records'
+    # (computed once here, not once per record)
+    summary.cost_realtime = usage_cost(model, summary.usage, batch=False) if batch else summary.cost
     return summary
 
 

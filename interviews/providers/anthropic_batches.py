@@ -114,9 +114,11 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
         message = result["message"]
         usage = message.get("usage") or {}
         text = "".join(
-            block.get("text", "")
-            for block in message.get("content", [])
-            if block.get("type") == "text"
+            [
+                block.get("text", "")
+                for block in message.get("content", [])
+                if block.get("type") == "text"
+            ]
         )
         return RequestOutcome(
             custom_id=custom_id,
