@@ -3,6 +3,7 @@ sample-data, models."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -142,7 +143,12 @@ def convert(
     info = get_model(provider, model)
     index = None
     if requests is not None:
-        index = {r.custom_id: (r.persona_id, r.first_question) for r in read_requests(requests)}
+        # interned: every request usually asks the same question, so a million-line index
+        # holds one copy of it
+        index = {
+            r.custom_id: (r.persona_id, sys.intern(r.first_question))
+            for r in read_requests(requests)
+        }
     dirs = DataDirs(_data_dir(data_dir))
     summary = write_records(
         parse(results),
