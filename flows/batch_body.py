@@ -72,7 +72,7 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
         ended += outcome.ended
         results += outcome.results
         if outcome.pending:
-            return _detached(plan.run_id, outcome.pending, context)
+            return _detached(plan, outcome.pending, context)
         if not outcome.summary.retryable or round_ >= params.max_rounds:
             break
         round_ += 1
@@ -175,11 +175,14 @@ def _report(
     return result
 
 
-def _detached(run_id: str, pending: list[BatchJob], context: RunContext) -> dict[str, Any]:
+def _detached(plan: RunPlan, pending: list[BatchJob], context: RunContext) -> dict[str, Any]:
     """Leave a detached run waiting: its batches run on at the provider."""
+    run_id = plan.run_id
     context.ledger().update_run(run_id, status="waiting")
     return {
         "run_id": run_id,
+        "provider": plan.provider,
+        "model": plan.model.id,
         "ok": True,
         "detached": True,
         "waiting_batches": [job.batch_id for job in pending],

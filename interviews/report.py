@@ -160,33 +160,39 @@ def _cost_rows(cost: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def comparison_rows(summaries: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """One row per target of a compare run: who, how many answered, tokens and cost.
-
-    (Each target's run id is `{compare run id}-{provider}-{model}`.)"""
+    """One row per target of a compare run: who, how many answered (and how the others
+    ended), tokens and cost. Each target's run id is `{compare run id}-{provider}-{model}`."""
     rows = []
     for summary in summaries:
+        target = (
+            f"{summary['provider']} / {summary['model']}"
+            if summary.get("provider")
+            else summary["run_id"]
+        )
         if "error" in summary or summary.get("detached"):
             state = summary.get("error") or "waiting: " + ", ".join(summary["waiting_batches"])
             rows.append(
                 {
-                    "target": f"{summary.get('provider', '')}:{summary.get('model', '')}",
-                    "answered": "",
-                    "outcomes": state,
+                    "target": target,
+                    "answered": state,
                     "tokens in / out": "",
-                    "cost (batch)": "",
+                    "cost": "",
                     "estimate": "",
                 }
             )
             continue
-        cost, usage = summary["cost_usd"], summary["usage"]
-        answered = summary["statuses"].get(str(OutcomeStatus.SUCCEEDED), 0)
+        cost, usage, statuses = summary["cost_usd"], summary["usage"], summary["statuses"]
+        answered = statuses.get(str(OutcomeStatus.SUCCEEDED), 0)
+        others = ", ".join(
+            f"{k} {v}" for k, v in statuses.items() if k != str(OutcomeStatus.SUCCEEDED)
+        )
         rows.append(
             {
-                "target": f"{summary['provider']}:{summary['model']}",
-                "answered": f"{answered:,} of {summary['requests']:,}",
-                "outcomes": ", ".join(f"{k} {v}" for k, v in summary["statuses"].items()),
+                "target": target,
+                "answered": f"{answered:,} of {summary['requests']:,}"
+                + (f"; {others}" if others else ""),
                 "tokens in / out": f"{usage['input_tokens']:,} / {usage['output_tokens']:,}",
-                "cost (batch)": money(Decimal(cost["actual_batch"]), small=True),
+                "cost": money(Decimal(cost["actual_batch"]), small=True),
                 "estimate": money(Decimal(cost["estimate_batch"]), small=True),
             }
         )

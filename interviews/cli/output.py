@@ -31,7 +31,7 @@ def print_table(title: str, rows: list[dict[str, str]]) -> None:
     """A table with a header row, one column per key of the rows."""
     table = Table(title=title, title_justify="left")
     for column in rows[0] if rows else []:
-        table.add_column(escape(column))
+        table.add_column(escape(column), overflow="fold")  # ids are never cut short
     for row in rows:
         table.add_row(*(escape(value) for value in row.values()))
     console.print(table)
