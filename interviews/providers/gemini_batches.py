@@ -25,8 +25,7 @@ from interviews.batch_types import (
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer, dumps_line
 from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine, label_value
-from interviews.providers.google_common import JOB_STATE_MAP, answered_outcome
-from interviews.providers.sdk_errors import connection_error, status_error
+from interviews.providers.google_common import JOB_STATE_MAP, answered_outcome, genai_errors
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "gemini"
@@ -62,25 +61,10 @@ def _to_job(job: Any) -> BatchJob:
 @contextlib.contextmanager
 def _sdk_errors(action: str) -> Iterator[None]:
     """Translate google-genai exceptions into our tree, by status code and type only."""
-    import httpx
-    from google.genai import errors as genai_errors
-
-    try:
+    with genai_errors(
+        provider=PROVIDER, label="Gemini API", key_var="GEMINI_API_KEY", action=action
+    ):
         yield
-    except genai_errors.APIError as exc:
-        raise status_error(
-            provider=PROVIDER,
-            label="Gemini API",
-            key_var="GEMINI_API_KEY",
-            action=action,
-            status=exc.code or 500,
-            detail=f"{exc.status}: {exc.message}",
-            request_id=None,
-        ) from exc
-    except httpx.TransportError as exc:
-        raise connection_error(
-            provider=PROVIDER, label="Gemini API", action=action, name=type(exc).__name__
-        ) from exc
 
 
 def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:

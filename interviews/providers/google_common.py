@@ -7,10 +7,13 @@ Vertex AI and the Gemini API report the same `JOB_STATE_*` values (the Gemini AP
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from interviews.batch_types import BatchStatus, OutcomeStatus, RequestOutcome
 from interviews.costs import Usage
+from interviews.providers.sdk_errors import connection_error, status_error
 
 # Every JobState value, mapped to ours. PAUSED is resumable, so it is not terminal; the SDKs'
 # own helpers (`has_ended`, `done`) get EXPIRED and PARTIALLY_SUCCEEDED wrong.
@@ -54,3 +57,28 @@ def answered_outcome(custom_id: str, response: dict[str, Any]) -> RequestOutcome
         ),
         provider_model=response.get("modelVersion"),
     )
+
+
+@contextlib.contextmanager
+def genai_errors(*, provider: str, label: str, key_var: str, action: str) -> Iterator[None]:
+    """Translate google-genai exceptions into our tree, by status code and type only (the
+    SDK's sync and async clients both speak httpx here)."""
+    import httpx
+    from google.genai import errors as genai_errors_module
+
+    try:
+        yield
+    except genai_errors_module.APIError as exc:
+        raise status_error(
+            provider=provider,
+            label=label,
+            key_var=key_var,
+            action=action,
+            status=exc.code or 500,
+            detail=f"{exc.status}: {exc.message}",
+            request_id=None,
+        ) from exc
+    except httpx.TransportError as exc:
+        raise connection_error(
+            provider=provider, label=label, action=action, name=type(exc).__name__
+        ) from exc

@@ -8,44 +8,16 @@ batch result line, so the batch parsers read it.
 
 from __future__ import annotations
 
-import contextlib
 from abc import abstractmethod
-from collections.abc import Iterator
 from typing import Any
 
-from interviews.errors import ProviderError
 from interviews.providers.gemini_batches import GeminiBatchAdapter
+from interviews.providers.google_common import genai_errors
 from interviews.providers.realtime import RealtimeAdapter
-from interviews.providers.sdk_errors import connection_error, status_error
 from interviews.providers.vertex_batches import VertexBatchAdapter
 
 # Request fields that are not generation settings and that the real-time call takes elsewhere.
 _NOT_CONFIG = ("contents", "systemInstruction", "generationConfig", "labels")
-
-
-@contextlib.contextmanager
-def _genai_errors(provider: str, label: str, key_var: str, action: str) -> Iterator[None]:
-    """Translate google-genai exceptions (HTTP status, or no answer at all) into our tree."""
-    from google.genai import errors as genai_errors
-
-    try:
-        yield
-    except genai_errors.APIError as exc:
-        raise status_error(
-            provider=provider,
-            label=label,
-            key_var=key_var,
-            action=action,
-            status=exc.code or 500,
-            detail=f"{exc.status}: {exc.message}",
-            request_id=None,
-        ) from exc
-    except ProviderError:
-        raise
-    except OSError as exc:  # httpx and aiohttp transport errors are OSErrors or wrap them
-        raise connection_error(
-            provider=provider, label=label, action=action, name=type(exc).__name__
-        ) from exc
 
 
 def _http_options(base_url: str | None, timeout: float, attempts: int, initial_delay: float):
@@ -87,7 +59,12 @@ class _GenerateContent(RealtimeAdapter):
         if request.get("labels") and self.provider == "vertex":
             config["labels"] = request["labels"]
         custom_id = self.batch_adapter.line_custom_id(line)
-        with _genai_errors(self.provider, self.label, self.key_var, f"request {custom_id}"):
+        with genai_errors(
+            provider=self.provider,
+            label=self.label,
+            key_var=self.key_var,
+            action=f"request {custom_id}",
+        ):
             response = await self._client.aio.models.generate_content(
                 model=model,
                 contents=request["contents"],
