@@ -22,6 +22,7 @@ from interviews.errors import RunFailedError
 from interviews.ledger import ChunkRow
 from interviews.pipeline import RunPlan, consolidate_records, settle_status
 from interviews.progress import run_progress
+from interviews.realtime import summarize_records
 from interviews.records import ConvertSummary
 from interviews.report import RunReport
 from interviews.spec import BatchRunParameters
@@ -79,7 +80,7 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
         retry_ids = summary.retryable
         summary.supersede_retryable()  # their records are replaced by the next round's
         chunks = plan_retry(chunks, retry_ids, round_, context)
-    return _report(plan, params, context, summary, ended, results)
+    return report_run(plan, params, context, summary=summary, batches=ended, results=results)
 
 
 def _run_round(
@@ -142,16 +143,24 @@ def _settled(
     return done
 
 
-def _report(
+def report_run(
     plan: RunPlan,
     params: BatchRunParameters,
     context: RunContext,
-    summary: ConvertSummary,
-    ended: list[BatchJob],
-    results: list[str],
+    *,
+    summary: ConvertSummary | None = None,
+    batches: list[BatchJob] | None = None,
+    results: list[str] | None = None,
+    mode: str = "batch",
 ) -> dict[str, Any]:
-    """Consolidate the records, publish the report, and fail a run with no answer."""
+    """Consolidate the records, publish the report, and fail a run with no answer.
+
+    `summary` holds the tallies gathered while converting; without one (real time, whose
+    answers may come from several sessions) they are counted from the consolidated records.
+    """
     consolidated = consolidate_records(plan.run_id, context.dirs)
+    if summary is None:
+        summary = summarize_records(consolidated)
     report = RunReport(
         run_id=plan.run_id,
         provider=plan.provider,
@@ -160,10 +169,11 @@ def _report(
         requests_path=str(plan.requests_path),
         estimate_batch=Decimal(plan.estimate_usd or 0),
         summary=summary,
-        batches=ended,
-        results_paths=results,
+        batches=batches or [],
+        results_paths=results or [],
         interviews_dir=str(context.records_dir) if params.record_files else "",
         records_jsonl=str(consolidated),
+        mode=mode,
     )
     result = publish_report(report, context)
     if not report.ok:
