@@ -50,19 +50,42 @@ class Usage:
         }
 
 
-def usage_cost(model: ModelInfo, usage: Usage, *, batch: bool) -> Decimal:
-    """What `usage` costs at batch (`batch=True`) or real-time prices, in USD."""
-    input_price = model.batch_input if batch else model.input
-    output_price = model.batch_output if batch else model.output
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """Per-token prices of one model at batch or real-time rates (USD per million tokens),
+    with the cache discounts already applied: a conversion prices a million records with it."""
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+
+    def cost(self, usage: Usage) -> Decimal:
+        """What `usage` costs, in USD."""
+        total = usage.input_tokens * self.input + usage.output_tokens * self.output
+        if usage.cache_read_tokens:
+            total += usage.cache_read_tokens * self.cache_read
+        if usage.cache_write_tokens:
+            total += usage.cache_write_tokens * self.cache_write
+        return total / MILLION
+
+
+def prices(model: ModelInfo, *, batch: bool) -> Prices:
+    """`model`'s prices at batch (`batch=True`) or real-time rates."""
     # cache prices are listed at standard rates; batch discounts them like input, except where
     # the provider does not stack the two discounts (Vertex)
     scale = model.batch_discount if batch and model.batch_discounts_cache else Decimal(1)
-    total = usage.input_tokens * input_price + usage.output_tokens * output_price
-    if usage.cache_read_tokens:
-        total += usage.cache_read_tokens * (model.cache_read or model.input) * scale
-    if usage.cache_write_tokens:
-        total += usage.cache_write_tokens * (model.cache_write or model.input) * scale
-    return total / MILLION
+    return Prices(
+        input=model.batch_input if batch else model.input,
+        output=model.batch_output if batch else model.output,
+        cache_read=(model.cache_read or model.input) * scale,
+        cache_write=(model.cache_write or model.input) * scale,
+    )
+
+
+def usage_cost(model: ModelInfo, usage: Usage, *, batch: bool) -> Decimal:
+    """What `usage` costs at batch (`batch=True`) or real-time prices, in USD."""
+    return prices(model, batch=batch).cost(usage)
 
 
 @dataclass(frozen=True)

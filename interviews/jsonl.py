@@ -60,11 +60,11 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
             try:
                 value = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
+                if not raw.strip():  # a blank line: checked only here, as it is rare
+                    continue
                 raise InputError(
                     f"malformed JSON ({exc}); each line must be one complete JSON object",
                     path=str(path),

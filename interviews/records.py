@@ -21,7 +21,7 @@ import orjson
 
 from interviews.batch_types import OutcomeStatus, RequestError, RequestOutcome
 from interviews.catalog import ModelInfo
-from interviews.costs import Usage, usage_cost
+from interviews.costs import Usage, prices, usage_cost
 from interviews.jsonl import iter_jsonl
 
 MISSING = "missing"
@@ -89,68 +89,53 @@ def build_record(
     persona_id: int | str,
     question: str | None,
     context: RecordContext,
-    cost: Decimal | None = None,
-    timestamp: str | None = None,
 ) -> dict[str, Any]:
-    """The interview record for one outcome (`cost` and the formatted `timestamp` if already
-    computed)."""
-    if cost is None:
-        cost = usage_cost(context.model, outcome.usage, batch=context.mode == "batch")
-    shared = _shared_fields(context, timestamp or _timestamp(context))
-    return _record(shared, outcome, persona_id, question, cost)
+    """The interview record for one outcome."""
+    return RecordMaker(context)(outcome, persona_id, question)
 
 
-def _shared_fields(context: RecordContext, timestamp: str) -> dict[str, Any]:
-    """A record with the fields every record of `context` shares, in record order."""
-    return {
-        "persona_id": None,
-        "timestamp": timestamp,
-        "provider": context.provider,
-        "model": context.model.id,
-        "transcript": None,
-        "custom_id": None,
-        "run_id": context.run_id,
-        "batch_id": context.batch_id,
-        "mode": context.mode,
-        "round": context.round,
-        "status": None,
-        "finish_reason": None,
-        "usage": None,
-        "cost_usd": None,
-        "error": None,
-    }
+class RecordMaker:
+    """Builds the records of one batch: what they share is worked out once, so that each of a
+    million records costs one dict and one price computation."""
 
+    def __init__(self, context: RecordContext) -> None:
+        self.context = context
+        self.prices = prices(context.model, batch=context.mode == "batch")
+        # a batch's records share its end time; without one each record is stamped when made
+        self._timestamp = _timestamp(context) if context.timestamp else None
 
-def _record(
-    shared: dict[str, Any],
-    outcome: RequestOutcome,
-    persona_id: int | str,
-    question: str | None,
-    cost: Decimal,
-) -> dict[str, Any]:
-    """`shared` completed for one outcome (a copy keeps the field order; this runs once per
-    interview, so it sets only what differs)."""
-    transcript = [] if question is None else [{"role": "user", "content": question}]
-    if outcome.status is OutcomeStatus.SUCCEEDED:
-        transcript.append({"role": "assistant", "content": outcome.text or ""})
-    usage = outcome.usage
-    record = shared.copy()
-    record["persona_id"] = persona_id
-    record["transcript"] = transcript
-    record["custom_id"] = outcome.custom_id
-    record["status"] = str(outcome.status)
-    record["finish_reason"] = outcome.finish_reason
-    record["usage"] = {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-    }
-    record["cost_usd"] = float(round(cost, 8))
-    if outcome.error is not None:
-        record["error"] = outcome.error.as_dict()
-    return record
+    def __call__(
+        self, outcome: RequestOutcome, persona_id: int | str, question: str | None
+    ) -> dict[str, Any]:
+        """The record of `outcome`, asked `question` (None: the question is not known)."""
+        context, usage, error = self.context, outcome.usage, outcome.error
+        transcript = [] if question is None else [{"role": "user", "content": question}]
+        if outcome.status is OutcomeStatus.SUCCEEDED:
+            transcript.append({"role": "assistant", "content": outcome.text or ""})
+        # a literal in record order: the seed's fields first
+        return {
+            "persona_id": persona_id,
+            "timestamp": self._timestamp or _timestamp(context),
+            "provider": context.provider,
+            "model": context.model.id,
+            "transcript": transcript,
+            "custom_id": outcome.custom_id,
+            "run_id": context.run_id,
+            "batch_id": context.batch_id,
+            "mode": context.mode,
+            "round": context.round,
+            "status": str(outcome.status),
+            "finish_reason": outcome.finish_reason,
+            "usage": {
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cache_read_tokens": usage.cache_read_tokens,
+                "cache_write_tokens": usage.cache_write_tokens,
+                "reasoning_tokens": usage.reasoning_tokens,
+            },
+            "cost_usd": float(round(self.prices.cost(usage), 8)),
+            "error": None if error is None else error.as_dict(),
+        }
 
 
 def _timestamp(context: RecordContext) -> str:
@@ -234,8 +219,7 @@ def write_records(
             provider's results had no line for it).
     """
     summary = ConvertSummary()
-    model, batch = context.model, context.mode == "batch"
-    shared = _shared_fields(context, _timestamp(context)) if context.timestamp else None
+    make_record = RecordMaker(context)
     if interviews_dir is not None:
         interviews_dir.mkdir(parents=True, exist_ok=True)
         folder = str(interviews_dir)
@@ -245,15 +229,7 @@ def write_records(
     statuses: dict[str, int] = {}
 
     def emit(outcome: RequestOutcome, persona_id: int | str, question: str | None) -> None:
-        usage = outcome.usage
-        cost = usage_cost(model, usage, batch=batch)
-        record = _record(
-            shared or _shared_fields(context, _timestamp(context)),
-            outcome,
-            persona_id,
-            question,
-            cost,
-        )
+        record = make_record(outcome, persona_id, question)
         if interviews_dir is not None:
             path = f"{folder}/{outcome.custom_id}.json"
             if _keeps_earlier_answer(path, record):
@@ -264,12 +240,12 @@ def write_records(
             on_record(record)
         status = record["status"]
         statuses[status] = statuses.get(status, 0) + 1
+        usage = outcome.usage
         tokens[0] += usage.input_tokens
         tokens[1] += usage.output_tokens
         tokens[2] += usage.cache_read_tokens
         tokens[3] += usage.cache_write_tokens
         tokens[4] += usage.reasoning_tokens
-        summary.cost += cost
         if outcome.error is not None and outcome.error.transient:
             summary.retryable.append(outcome.custom_id)
             summary.retryable_statuses[status] += 1
@@ -297,9 +273,10 @@ def write_records(
 
     summary.usage = Usage(*tokens)
     summary.statuses.update(statuses)
-    # prices are per token, so the total usage at real-time prices is the sum of the records'
-    # (computed once here, not once per record)
-    summary.cost_realtime = usage_cost(model, summary.usage, batch=False) if batch else summary.cost
+    # prices are per token, so the cost of the total usage is the sum of the records' (exact in
+    # Decimal, and computed once here rather than summed once per record)
+    summary.cost = make_record.prices.cost(summary.usage)
+    summary.cost_realtime = usage_cost(context.model, summary.usage, batch=False)
     return summary
 
 

@@ -114,15 +114,16 @@ class BatchAdapter(ABC):
         """
         with path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
                 try:
-                    yield cls.outcome_from_line(orjson.loads(raw))
+                    outcome = cls.outcome_from_line(orjson.loads(raw))
                 except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+                    if not raw.strip():  # a blank line (checked only here: rare, and costly)
+                        continue
                     raise ResultParseError(
                         f"{path}:{number}: not a {cls.provider} batch result line ({exc!r}); "
                         "download the results again"
                     ) from exc
+                yield outcome
 
     @abstractmethod
     def cleanup(self, batch_id: str) -> int:
