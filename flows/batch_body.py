@@ -20,8 +20,14 @@ from prefect.utilities.annotations import unmapped
 from interviews.batch_types import BatchJob
 from interviews.errors import RunFailedError
 from interviews.ledger import ChunkRow
-from interviews.pipeline import RunPlan, consolidate_records, settle_status
+from interviews.pipeline import (
+    RunPlan,
+    consolidate_protocol,
+    consolidate_records,
+    settle_status,
+)
 from interviews.progress import run_progress
+from interviews.protocol import load_protocol
 from interviews.realtime import summarize_records
 from interviews.records import ConvertSummary
 from interviews.report import RunReport
@@ -31,7 +37,7 @@ from tasks.cleanup import cleanup_batch
 from tasks.context import RunContext, make_context
 from tasks.convert import convert_results
 from tasks.download import download_results
-from tasks.prepare import prepare_batch
+from tasks.prepare import prepare_batch, prepare_question
 from tasks.report import publish_report
 from tasks.retry import plan_retry
 from tasks.submit import submit_batch
@@ -51,11 +57,41 @@ class RoundOutcome:
 def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Run (or resume) one batch interview run and return its summary.
 
+    With an interview protocol of several questions, each question is its own batch run
+    (`{run_id}-q{n}` from the second on) that carries the conversation so far; each starts when
+    the one before has ended, and only the interviews that answered go on.
+
     Raises:
-        RunFailedError: the run ended with no interview answered.
+        RunFailedError: the run (or one question of its protocol) ended with no interview
+            answered.
     """
     context = make_context(params)
     plan = prepare_batch(params, context)
+    result = _run_plan(plan, params, context)
+    turns = len(load_protocol(params.protocol).turns) if params.protocol else 1
+    if turns == 1 or result.get("detached"):
+        return result
+    params = params.model_copy(update={"run_id": plan.run_id})
+    questions = [result]
+    for turn in range(2, turns + 1):
+        next_plan = prepare_question(params, turn, context)
+        if next_plan is None:
+            break
+        result = _run_plan(next_plan, params, context)
+        questions.append(result)
+        if result.get("detached"):
+            break
+    transcripts = consolidate_protocol(plan.run_id, turns, context.dirs)
+    return {
+        **result,
+        "run_id": plan.run_id,
+        "questions": questions,
+        "transcripts": str(transcripts),
+    }
+
+
+def _run_plan(plan: RunPlan, params: BatchRunParameters, context: RunContext) -> dict[str, Any]:
+    """Take one prepared run through its rounds to its report (or leave it detached)."""
     progress = run_progress(context.ledger(), plan.run_id)
     artifact_id = create_progress_artifact(
         progress=progress.percent,

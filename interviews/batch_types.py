@@ -112,6 +112,16 @@ class RequestError:
         return {"type": self.kind, "message": self.message, "transient": self.transient}
 
 
+@dataclass(slots=True)
+class Conversation:
+    """An interview protocol's conversation before one outcome's answer: the turns so far (the
+    record's transcript), their usage, and the question the outcome answers."""
+
+    turns: list[dict[str, str]]
+    usage: Usage
+    question: str
+
+
 # Not frozen: one is built per interview (a million per large run), and a frozen dataclass's
 # __init__ costs 3-4× more. Nothing mutates an outcome once parsed.
 @dataclass(slots=True)
@@ -125,3 +135,5 @@ class RequestOutcome:
     usage: Usage = field(default_factory=Usage)
     error: RequestError | None = None
     provider_model: str | None = None
+    # set in a multi-question interview (real time): what came before this answer
+    conversation: Conversation | None = None

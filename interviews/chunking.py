@@ -1,8 +1,9 @@
 """Split requests into provider-sized chunks, by request count AND bytes.
 
 Each chunk becomes one provider batch. A chunk is two files: the provider-ready lines (what is
-sent) and a small index of `custom_id → persona_id, question` used to build records from results
-without re-reading the whole canonical file.
+sent) and a small index of `custom_id → persona_id, question` (plus, in an interview protocol, the
+questions still to come and the conversation so far) used to build records from results without
+re-reading the whole canonical file.
 """
 
 from __future__ import annotations
@@ -85,11 +86,12 @@ def write_chunks(
             request.custom_id,
             dumps_line(build_line(request)),
             dumps_line(
-                {
-                    "custom_id": request.custom_id,
-                    "persona_id": request.persona_id,
-                    "question": request.first_question,
-                }
+                index_entry(
+                    request.custom_id,
+                    request.persona_id,
+                    request.first_question,
+                    request.later_questions,
+                )
             ),
         )
         for request in requests
@@ -97,6 +99,24 @@ def write_chunks(
     return write_chunk_lines(
         lines, directory=directory, stem=stem, max_requests=max_requests, max_bytes=max_bytes
     )
+
+
+def index_entry(
+    custom_id: str,
+    persona_id: int | str,
+    question: str,
+    later: tuple[str, ...] | list[str] = (),
+    history: int | None = None,
+) -> dict[str, Any]:
+    """One chunk index line: the request's persona and question and, in an interview protocol,
+    the questions still to come (`then`) and where the conversation so far is (`history`, a
+    byte offset into the run's `history.jsonl`)."""
+    entry: dict[str, Any] = {"custom_id": custom_id, "persona_id": persona_id, "question": question}
+    if later:
+        entry["then"] = list(later)
+    if history is not None:
+        entry["history"] = history
+    return entry
 
 
 def write_chunk_lines(

@@ -12,7 +12,7 @@ import dataclasses
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,11 +22,12 @@ import orjson
 
 from interviews.batch_types import BatchJob, BatchStatus, RequestError
 from interviews.catalog import ModelInfo, check_batch_model, get_model
-from interviews.chunking import write_chunk_lines
-from interviews.costs import money
+from interviews.chunking import index_entry, write_chunk_lines
+from interviews.costs import estimate, estimate_tokens, money
 from interviews.errors import (
     AmbiguousBatchError,
     BudgetError,
+    LedgerError,
     PermanentProviderError,
     TransientProviderError,
 )
@@ -40,6 +41,7 @@ from interviews.preparation import (
     new_run_id,
     prepare_requests,
 )
+from interviews.protocol import turn_run_id
 from interviews.providers import BatchAdapter, BatchTag, get_adapter_class
 from interviews.records import ConvertSummary, RecordContext, load_index, write_records
 from interviews.spec import BatchRunParameters
@@ -85,6 +87,8 @@ def prepare_run(
     spec = params.spec(personas_sha)
     if realtime:  # only then, so batch runs keep their fingerprints
         spec["mode"] = mode
+    if params.protocol and Path(params.protocol).exists():  # editing it makes a new run
+        spec["protocol_sha256"] = file_sha256(Path(params.protocol))
     if ledger.check_run(run_id, spec):
         run = ledger.get_run(run_id)
         assert run is not None
@@ -131,6 +135,144 @@ def prepare_run(
         prepared.requests_path,
         str(expected),
     )
+
+
+def prepare_turn(
+    params: BatchRunParameters, *, turn: int, ledger: Ledger, dirs: DataDirs
+) -> RunPlan | None:
+    """Prepare (or resume) the batch run of an interview protocol's question `turn` (from 2):
+    run `{run_id}-q{turn}`, whose lines are the previous question's lines carried one turn
+    further (`continue_line`) for every interview that answered it.
+
+    The previous run's answered records are copied to this run's `history.jsonl`, and each
+    index entry points at its interview's record there: converting this run then builds
+    records with the whole transcript without holding the conversations in memory.
+
+    Returns:
+        The plan, or None when no interview goes on to this question.
+    """
+    base = params.run_id
+    assert base is not None, "the first question's run names the protocol's runs"
+    run_id, previous = turn_run_id(base, turn), turn_run_id(base, turn - 1)
+    earlier = ledger.get_run(previous)
+    if earlier is None:
+        raise LedgerError(f"run {previous} is not in the ledger; run question {turn - 1} first")
+    spec = {"protocol_of": base, "turn": turn, "previous_spec": earlier["spec_sha256"]}
+    model = get_model(params.provider, params.model_id)
+    if ledger.check_run(run_id, spec):
+        run = ledger.get_run(run_id)
+        assert run is not None
+        chunks = ledger.chunks(run_id, 0)
+        return RunPlan(
+            run_id,
+            params.provider,
+            model,
+            chunks,
+            True,
+            Path(run["requests_path"]),
+            run["estimate_usd"],
+        )
+    adapter_cls = get_adapter_class(params.provider)
+    run_dir = dirs.run(run_id)
+    history_path = run_dir / "history.jsonl"
+    offsets = _copy_answered(dirs.run(previous) / "interviews.jsonl", history_path)
+
+    def lines() -> Iterator[tuple[str, bytes, bytes]]:
+        with history_path.open("rb") as history:
+            for chunk in ledger.chunks(previous, 0):
+                with chunk.path.open("rb") as lines_file, chunk.index_path.open("rb") as index:
+                    for line, index_line in zip(lines_file, index, strict=True):
+                        entry = orjson.loads(index_line)
+                        custom_id, later = entry["custom_id"], entry.get("then") or []
+                        offset = offsets.get(custom_id)
+                        if not later or offset is None:  # finished, or stopped by an error
+                            continue
+                        history.seek(offset)
+                        answer = orjson.loads(history.readline())["transcript"][-1]["content"]
+                        carried = adapter_cls.continue_line(orjson.loads(line), answer, later[0])
+                        yield (
+                            custom_id,
+                            dumps_line(carried),
+                            dumps_line(
+                                index_entry(
+                                    custom_id, entry["persona_id"], later[0], later[1:], offset
+                                )
+                            ),
+                        )
+
+    files = write_chunk_lines(
+        lines(),
+        directory=run_dir,
+        stem=f"{params.provider}_r0",
+        max_requests=min(adapter_cls.max_requests, params.chunk_size or adapter_cls.max_requests),
+        max_bytes=adapter_cls.max_bytes,
+    )
+    if not files:
+        return None
+    count = sum(chunk.request_count for chunk in files)
+    # the line bytes stand in for the input tokens (the conversation so far dominates them)
+    est = estimate(
+        model,
+        count,
+        estimate_tokens(sum(chunk.byte_count for chunk in files)),
+        min(params.max_tokens, 2000) * count,
+    )
+    ledger.create_run(
+        run_id,
+        provider=params.provider,
+        model=model.id,
+        spec=spec,
+        requests_path=Path(earlier["requests_path"]),
+        request_count=count,
+        estimate_usd=str(est.batch),
+        files=files,
+        params_json=params.model_copy(update={"run_id": run_id}).model_dump_json(),
+    )
+    return RunPlan(
+        run_id,
+        params.provider,
+        model,
+        ledger.chunks(run_id, 0),
+        False,
+        Path(earlier["requests_path"]),
+        str(est.batch),
+    )
+
+
+def _copy_answered(records: Path, history: Path) -> dict[str, int]:
+    """Copy the answered records of `records` (a run's consolidated JSONL) to `history`;
+    return each one's byte offset there, by custom id."""
+    offsets: dict[str, int] = {}
+    position = 0
+    with records.open("rb") as source, atomic_writer(history) as sink:
+        for raw in source:
+            record = orjson.loads(raw)
+            if record["status"] != "succeeded":
+                continue
+            line = raw if raw.endswith(b"\n") else raw + b"\n"
+            offsets[record["custom_id"]] = position
+            sink.write(line)
+            position += len(line)
+    return offsets
+
+
+def consolidate_protocol(run_id: str, turns: int, dirs: DataDirs) -> Path:
+    """Join the final records of a batch protocol run into `runs/{run_id}/transcripts.jsonl`:
+    each interview's record from the last question it reached, with the whole transcript."""
+    dest = dirs.run(run_id) / "transcripts.jsonl"
+    seen: set[str] = set()
+    with atomic_writer(dest) as sink:
+        for turn in range(turns, 0, -1):  # latest first: a later question's record wins
+            records = dirs.run(turn_run_id(run_id, turn)) / "interviews.jsonl"
+            if not records.exists():
+                continue
+            with records.open("rb") as source:
+                for raw in source:
+                    custom_id = orjson.loads(raw)["custom_id"]
+                    if custom_id not in seen:
+                        seen.add(custom_id)
+                        sink.write(raw)
+    return dest
 
 
 def _tag(chunk: ChunkRow, intent_at: datetime) -> BatchTag:
@@ -355,6 +497,7 @@ def convert_chunk(
             transient=False,
         )
     part = dirs.run(chunk.run_id) / "records" / f"r{chunk.round}_c{chunk.chunk_index:03d}.jsonl"
+    history = dirs.run(chunk.run_id) / "history.jsonl"  # a later question of a protocol
     with atomic_writer(part) as sink:
         summary = write_records(
             adapter_cls.parse_results(results_path),
@@ -363,6 +506,7 @@ def convert_chunk(
             interviews_dir=records_dir,
             missing_error=missing_error,
             on_record=lambda record: sink.write(dumps_line(record)),
+            history=history if history.exists() else None,
         )
     ledger.update_chunk(chunk.id, status="converted")
     return summary

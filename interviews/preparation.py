@@ -19,6 +19,7 @@ from interviews.costs import Estimate, estimate, estimate_tokens
 from interviews.jsonl import atomic_writer, dumps_line
 from interviews.personas import select_personas
 from interviews.prompts import Prompts
+from interviews.protocol import load_protocol
 from interviews.providers import get_adapter_class
 from interviews.requests import CanonicalRequest, build_requests, request_file_path
 from interviews.spec import BatchRunParameters
@@ -80,6 +81,10 @@ class Prepared:
     request_count: int
     input_chars: int
     chunks: list[ChunkFile]
+    # an interview protocol's questions per interview (1: the seed's single question), and the
+    # characters of all later questions
+    turns: int = 1
+    later_chars: int = 0
 
 
 def prepare_requests(
@@ -101,21 +106,25 @@ def prepare_requests(
     """
     adapter_cls = get_adapter_class(params.provider)
     model = get_model(params.provider, params.model_id)
+    protocol = load_protocol(params.protocol) if params.protocol else None
     prompts = Prompts.load(
         Path(params.system_template) if params.system_template else None,
         Path(params.question_template) if params.question_template else None,
+        protocol,
     )
     records = select_personas(params.personas, count=params.count, start_index=params.start_index)
     requests = build_requests(records, prompts, source=params.personas)
     path = requests_path or request_file_path(
         dirs.requests, params.provider, now or datetime.now(UTC)
     )
-    chars = 0
+    chars = later_chars = 0
 
     def counted(items: Iterator[CanonicalRequest]) -> Iterator[CanonicalRequest]:
-        nonlocal chars
+        nonlocal chars, later_chars
         for item in items:
             chars += len(item.system_message) + len(item.first_question)
+            if item.later_questions:
+                later_chars += sum(map(len, item.later_questions))
             yield item
 
     with atomic_writer(path) as sink:
@@ -132,16 +141,23 @@ def prepare_requests(
             max_bytes=adapter_cls.max_bytes,
         )
     count = sum(chunk.request_count for chunk in chunks)
-    return Prepared(path, count, chars, chunks)
+    turns = len(protocol.turns) if protocol else 1
+    return Prepared(path, count, chars, chunks, turns, later_chars)
 
 
 def estimate_prepared(model: ModelInfo, prepared: Prepared, max_tokens: int) -> Estimate:
     """Estimate a prepared run: input from the rendered prompts, output at the seed's
-    2,000 tokens per interview (or `max_tokens`, if lower)."""
+    2,000 tokens per answer (or `max_tokens`, if lower).
+
+    In an interview protocol every question resends the conversation so far: question k
+    carries the prompts, k - 1 answers and the questions before it.
+    """
     per_answer = min(max_tokens, 2000)
-    return estimate(
-        model,
-        prepared.request_count,
-        estimate_tokens(prepared.input_chars),
-        per_answer * prepared.request_count,
+    count, turns = prepared.request_count, prepared.turns
+    resent_answers = per_answer * count * turns * (turns - 1) // 2
+    input_tokens = (
+        estimate_tokens(prepared.input_chars) * turns
+        + resent_answers
+        + estimate_tokens(prepared.later_chars) * turns
     )
+    return estimate(model, count, input_tokens, per_answer * count * turns)

@@ -29,6 +29,7 @@ from jinja2 import nodes
 
 from interviews.errors import InputError
 from interviews.personas import PersonaRecord
+from interviews.protocol import Protocol
 
 DEFAULT_SYSTEM_TEMPLATE = "system_message.j2"
 DEFAULT_QUESTION_TEMPLATE = "first_question.j2"
@@ -244,6 +245,11 @@ def _load(path: Path | None, default_name: str) -> _Compiled:
         except FileNotFoundError:
             raise InputError("template file not found; check the path", path=str(path)) from None
         name = str(path)
+    return _compile(source, name)
+
+
+def _compile(source: str, name: str) -> _Compiled:
+    """Compile template text; `name` (a file, or a question of a protocol) is named in errors."""
     env = _environment(jinja2.BaseLoader())
     try:
         ast = env.parse(source)
@@ -256,10 +262,12 @@ def _load(path: Path | None, default_name: str) -> _Compiled:
 
 @dataclass(frozen=True)
 class Prompts:
-    """The compiled system-message and first-question templates."""
+    """The compiled system-message and first-question templates, and the later questions of
+    an interview protocol (none without one)."""
 
     _system: _Compiled
     _question: _Compiled
+    _later: tuple[_Compiled, ...] = ()
 
     @property
     def system(self) -> jinja2.Template:
@@ -282,15 +290,36 @@ class Prompts:
         return self._question.name
 
     @classmethod
-    def load(cls, system_template: Path | None = None, question_template: Path | None = None):
-        """Compile the templates (packaged defaults where a path is None).
+    def load(
+        cls,
+        system_template: Path | None = None,
+        question_template: Path | None = None,
+        protocol: Protocol | None = None,
+    ):
+        """Compile the templates (packaged defaults where a path is None); a protocol's first
+        question takes the place of the question template, its later ones are kept apart.
 
         Raises:
-            InputError: a missing file or a template syntax error (names file and line).
+            InputError: a missing file or a template syntax error (names file and line), or
+                both a question template and a protocol.
         """
+        if protocol is None:
+            return cls(
+                _load(system_template, DEFAULT_SYSTEM_TEMPLATE),
+                _load(question_template, DEFAULT_QUESTION_TEMPLATE),
+            )
+        if question_template is not None:
+            raise InputError(
+                "a protocol brings its own questions; give either a question template or a "
+                "protocol, not both",
+                path=str(question_template),
+            )
+        questions = [
+            _compile(text, f"{protocol.path} (question {number})")
+            for number, text in enumerate(protocol.turns, start=1)
+        ]
         return cls(
-            _load(system_template, DEFAULT_SYSTEM_TEMPLATE),
-            _load(question_template, DEFAULT_QUESTION_TEMPLATE),
+            _load(system_template, DEFAULT_SYSTEM_TEMPLATE), questions[0], tuple(questions[1:])
         )
 
     def render(self, record: PersonaRecord, *, source: str) -> tuple[str, str]:
@@ -312,6 +341,22 @@ class Prompts:
             _render(self._system, context, record, source),
             _render(self._question, context, record, source),
         )
+
+    def render_later(self, record: PersonaRecord, *, source: str) -> tuple[str, ...]:
+        """Render the protocol's questions after the first for one record (empty without a
+        protocol).
+
+        Raises:
+            InputError: a question names a field this record does not have.
+        """
+        if not self._later:
+            return ()
+        context = {
+            "persona": record.persona,
+            "health_record": record.health_record,
+            "persona_id": record.persona_id,
+        }
+        return tuple(_render(question, context, record, source) for question in self._later)
 
 
 def _render(

@@ -5,11 +5,15 @@ Records are the batch records (`mode: "realtime"`, real-time prices), written th
 `write_records`: `interviews/{custom_id}.json` and the chunk's part of the run's JSONL. The
 part file is appended to and flushed record by record, so a crash keeps every answer already
 received; a re-run sends only the requests without an answer.
+
+An interview protocol of several questions is one conversation per persona, recorded when it
+ends (answered to the last question, or stopped by a failure).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -18,10 +22,10 @@ from typing import Any
 
 import orjson
 
-from interviews.batch_types import OutcomeStatus, RequestOutcome
+from interviews.batch_types import Conversation, OutcomeStatus, RequestOutcome
 from interviews.catalog import ModelInfo
 from interviews.costs import Usage
-from interviews.jsonl import atomic_writer, dumps_line
+from interviews.jsonl import atomic_writer, dumps_line, iter_jsonl
 from interviews.ledger import ChunkRow, Ledger
 from interviews.preparation import DataDirs
 from interviews.providers.realtime import RealtimeAdapter, get_realtime_class
@@ -74,6 +78,37 @@ def _pending_lines(chunk: ChunkRow, answered: set[str], custom_id: Callable) -> 
         return [line for line in parsed if custom_id(line) not in answered]
 
 
+def _protocol_questions(index_path: Path) -> dict[str, list[str]]:
+    """`custom_id → every question` of the interviews that follow a protocol of several
+    questions (the others, asked one question, are not listed)."""
+    questions = {}
+    for _, entry in iter_jsonl(index_path):
+        if entry.get("then"):
+            questions[entry["custom_id"]] = [entry["question"], *entry["then"]]
+    return questions
+
+
+async def _converse(
+    adapter: RealtimeAdapter, line: dict[str, Any], questions: list[str], *, model: str
+) -> RequestOutcome:
+    """One interview of a protocol as a conversation: each question asked after the answer to
+    the one before, on the same line carried further. The outcome is the last answer (or the
+    first failure), with the conversation before it."""
+    turns: list[dict[str, str]] = []
+    usage = Usage()
+    outcome = await adapter.answer(line, model=model)
+    for asked, question in itertools.pairwise(questions):
+        if outcome.status is not OutcomeStatus.SUCCEEDED:
+            break
+        text = outcome.text or ""
+        turns += [{"role": "user", "content": asked}, {"role": "assistant", "content": text}]
+        usage = usage + outcome.usage
+        line = adapter.batch_adapter.continue_line(line, text, question)
+        outcome = await adapter.answer(line, model=model)
+        outcome.conversation = Conversation(list(turns), usage, question)
+    return outcome
+
+
 async def _send_all(
     adapter: RealtimeAdapter,
     lines: list[dict[str, Any]],
@@ -81,14 +116,20 @@ async def _send_all(
     model: str,
     concurrency: int,
     emit: Callable[[RequestOutcome], None],
+    protocol: dict[str, list[str]],
 ) -> None:
-    """Send every line, at most `concurrency` at a time; the first fatal error cancels the
-    rest (a task group)."""
+    """Send every line (or hold every protocol conversation), at most `concurrency` at a time;
+    the first fatal error cancels the rest (a task group)."""
     limit = asyncio.Semaphore(concurrency)
+    custom_id = adapter.batch_adapter.line_custom_id
 
     async def one(line: dict[str, Any]) -> None:
         async with limit:
-            emit(await adapter.answer(line, model=model))
+            questions = protocol.get(custom_id(line))
+            if questions:
+                emit(await _converse(adapter, line, questions, model=model))
+            else:
+                emit(await adapter.answer(line, model=model))
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -104,6 +145,7 @@ def _outcomes(
     *,
     model: str,
     concurrency: int,
+    protocol: dict[str, list[str]],
 ) -> Iterator[RequestOutcome]:
     """Outcomes in the order they arrive; the event loop runs in its own thread so records
     are written here while requests are in flight. A fatal error is raised here, after the
@@ -115,7 +157,12 @@ def _outcomes(
         try:
             asyncio.run(
                 _send_all(
-                    make_adapter(), lines, model=model, concurrency=concurrency, emit=arrived.put
+                    make_adapter(),
+                    lines,
+                    model=model,
+                    concurrency=concurrency,
+                    emit=arrived.put,
+                    protocol=protocol,
                 )
             )
         except BaseException as exc:  # handed to the consuming thread
@@ -169,8 +216,15 @@ def interview_chunk(
                 sink.write(dumps_line(record))
                 sink.flush()  # each answer reaches the file as it arrives
 
+            outcomes = _outcomes(
+                make_adapter,
+                lines,
+                model=model.id,
+                concurrency=concurrency,
+                protocol=_protocol_questions(chunk.index_path),
+            )
             write_records(
-                _outcomes(make_adapter, lines, model=model.id, concurrency=concurrency),
+                outcomes,
                 index=index,
                 context=context,
                 interviews_dir=records_dir,

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
-from interviews.batch_types import OutcomeStatus, RequestError, RequestOutcome
+from interviews.batch_types import Conversation, OutcomeStatus, RequestError, RequestOutcome
 from interviews.catalog import ModelInfo
 from interviews.costs import Usage, prices, usage_cost
 from interviews.jsonl import iter_jsonl
@@ -105,11 +105,27 @@ class RecordMaker:
         self._timestamp = _timestamp(context) if context.timestamp else None
 
     def __call__(
-        self, outcome: RequestOutcome, persona_id: int | str, question: str | None
+        self,
+        outcome: RequestOutcome,
+        persona_id: int | str,
+        question: str | None,
+        conversation: Conversation | None = None,
     ) -> dict[str, Any]:
-        """The record of `outcome`, asked `question` (None: the question is not known)."""
+        """The record of `outcome`, asked `question` (None: the question is not known).
+
+        In an interview protocol, `conversation` (or the outcome's own) holds the turns before
+        this answer and the question it answers: the record carries the whole transcript, and
+        the usage and cost of the whole interview.
+        """
         context, usage, error = self.context, outcome.usage, outcome.error
-        transcript = [] if question is None else [{"role": "user", "content": question}]
+        conversation = conversation or outcome.conversation
+        if conversation is not None:
+            transcript = [*conversation.turns, {"role": "user", "content": conversation.question}]
+            usage = conversation.usage + usage
+        elif question is None:
+            transcript = []
+        else:
+            transcript = [{"role": "user", "content": question}]
         if outcome.status is OutcomeStatus.SUCCEEDED:
             transcript.append({"role": "assistant", "content": outcome.text or ""})
         # a literal in record order: the seed's fields first
@@ -144,14 +160,19 @@ def _timestamp(context: RecordContext) -> str:
 
 
 def _keeps_earlier_answer(path: str, record: dict[str, Any]) -> bool:
-    """True if `path` holds a succeeded record and `record` did not succeed."""
+    """True if `path` holds a succeeded record that `record`, which did not succeed, must not
+    replace: one with at least as long a transcript (a failed later question of a protocol
+    does replace the earlier answer, since its transcript carries that answer on)."""
     if record["status"] == OutcomeStatus.SUCCEEDED or not os.path.exists(path):
         return False
     try:
         with open(path, "rb") as handle:
-            return orjson.loads(handle.read()).get("status") == OutcomeStatus.SUCCEEDED
+            earlier = orjson.loads(handle.read())
     except orjson.JSONDecodeError:
         return False
+    return earlier.get("status") == OutcomeStatus.SUCCEEDED and len(
+        earlier.get("transcript") or ()
+    ) >= len(record["transcript"])
 
 
 def _write_record(path: str, record: dict[str, Any]) -> None:
@@ -174,8 +195,13 @@ def _write_record(path: str, record: dict[str, Any]) -> None:
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
-def load_index(index_path: Path) -> dict[str, tuple[int | str, str]]:
-    """Read a chunk index file: `custom_id → (persona_id, question)`.
+IndexEntry = tuple[int | str, str, int | None]
+
+
+def load_index(index_path: Path) -> dict[str, IndexEntry]:
+    """Read a chunk index file: `custom_id → (persona_id, question, history)`, where history
+    is the byte offset of the conversation so far in the run's `history.jsonl` (a later
+    question of an interview protocol) or None.
 
     Every request of a chunk usually asks the same question, so equal questions share one
     string: a million-request index stays under 200 MB.
@@ -189,7 +215,7 @@ def load_index(index_path: Path) -> dict[str, tuple[int | str, str]]:
             shared = question
             if len(questions) < _SHARED_QUESTIONS:  # per-persona questions: no point sharing
                 questions[question] = question
-        index[value["custom_id"]] = (value["persona_id"], shared)
+        index[value["custom_id"]] = (value["persona_id"], shared, value.get("history"))
     return index
 
 
@@ -199,11 +225,12 @@ _SHARED_QUESTIONS = 1024
 def write_records(
     outcomes: Iterable[RequestOutcome],
     *,
-    index: dict[str, tuple[int | str, str]] | None,
+    index: dict[str, IndexEntry] | None,
     context: RecordContext,
     interviews_dir: Path | None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
     missing_error: RequestError | None = None,
+    history: Path | None = None,
 ) -> ConvertSummary:
     """Write one record per outcome, plus a `missing` record per indexed request without one.
 
@@ -217,6 +244,8 @@ def write_records(
         on_record: called with each record written (e.g. to append it to a run file).
         missing_error: the error recorded for requests without a result line (default: the
             provider's results had no line for it).
+        history: the run's `history.jsonl` that index entries point into (a later question of
+            an interview protocol), or None.
     """
     summary = ConvertSummary()
     make_record = RecordMaker(context)
@@ -228,8 +257,18 @@ def write_records(
     tokens = [0, 0, 0, 0, 0]
     statuses: dict[str, int] = {}
 
-    def emit(outcome: RequestOutcome, persona_id: int | str, question: str | None) -> None:
-        record = make_record(outcome, persona_id, question)
+    earlier = open(history, "rb") if history is not None else None  # noqa: SIM115 (closed below)
+
+    def emit(
+        outcome: RequestOutcome,
+        persona_id: int | str,
+        question: str | None,
+        history_at: int | None = None,
+    ) -> None:
+        conversation = None
+        if history_at is not None and earlier is not None:
+            conversation = _conversation_at(earlier, history_at, question or "")
+        record = make_record(outcome, persona_id, question, conversation)
         if interviews_dir is not None:
             path = f"{folder}/{outcome.custom_id}.json"
             if _keeps_earlier_answer(path, record):
@@ -250,26 +289,31 @@ def write_records(
             summary.retryable.append(outcome.custom_id)
             summary.retryable_statuses[status] += 1
 
-    if index is not None:
-        # Requests not answered yet, in request order. Popping from a copy (not a set of seen
-        # ids) keeps a million-request conversion small: the copy shares every key and value.
-        pending = dict(index)
-        for outcome in outcomes:
-            entry = pending.pop(outcome.custom_id, None)
-            if entry is None:  # a line we never asked for, or a second line for one request:
-                summary.unexpected_ids.append(outcome.custom_id)  # report it, no record
-                continue
-            emit(outcome, *entry)
-        for custom_id, entry in pending.items():
-            emit(_missing_outcome(custom_id, missing_error), *entry)
-    else:
-        seen: set[str] = set()
-        for outcome in outcomes:
-            if outcome.custom_id in seen:
-                summary.unexpected_ids.append(outcome.custom_id)
-                continue
-            seen.add(outcome.custom_id)
-            emit(outcome, persona_id_from_custom_id(outcome.custom_id), None)
+    try:
+        if index is not None:
+            # Requests not answered yet, in request order. Popping from a copy (not a set of
+            # seen ids) keeps a million-request conversion small: the copy shares every key and
+            # value.
+            pending = dict(index)
+            for outcome in outcomes:
+                entry = pending.pop(outcome.custom_id, None)
+                if entry is None:  # a line we never asked for, or a second line for a request:
+                    summary.unexpected_ids.append(outcome.custom_id)  # report it, no record
+                    continue
+                emit(outcome, *entry)
+            for custom_id, entry in pending.items():
+                emit(_missing_outcome(custom_id, missing_error), *entry)
+        else:
+            seen: set[str] = set()
+            for outcome in outcomes:
+                if outcome.custom_id in seen:
+                    summary.unexpected_ids.append(outcome.custom_id)
+                    continue
+                seen.add(outcome.custom_id)
+                emit(outcome, persona_id_from_custom_id(outcome.custom_id), None)
+    finally:
+        if earlier is not None:
+            earlier.close()
 
     summary.usage = Usage(*tokens)
     summary.statuses.update(statuses)
@@ -278,6 +322,14 @@ def write_records(
     summary.cost = make_record.prices.cost(summary.usage)
     summary.cost_realtime = usage_cost(context.model, summary.usage, batch=False)
     return summary
+
+
+def _conversation_at(history: BinaryIO, offset: int, question: str) -> Conversation:
+    """The conversation before a protocol question: the earlier record at `offset` of the
+    run's history file (its transcript and usage), going on with `question`."""
+    history.seek(offset)
+    earlier = orjson.loads(history.readline())
+    return Conversation(earlier["transcript"], Usage(**earlier["usage"]), question)
 
 
 def _missing_outcome(custom_id: str, error: RequestError | None) -> RequestOutcome:

@@ -40,6 +40,9 @@ class CanonicalRequest:
     health_record: dict[str, Any]
     system_message: str
     first_question: str
+    # an interview protocol's questions after the first (not part of the seed's file format:
+    # they travel in the chunk index, see `chunking.write_chunks`)
+    later_questions: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON line form, fields in the seed's order (CANONICAL_FIELDS)."""
@@ -70,6 +73,7 @@ def build_requests(
             health_record=record.health_record,
             system_message=system_message,
             first_question=first_question,
+            later_questions=prompts.render_later(record, source=source),
         )
 
 

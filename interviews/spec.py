@@ -69,6 +69,14 @@ class BatchRunParameters(BaseModel):
     question_template: str | None = Field(
         default=None, title="Question template", description="Jinja2 file; empty: the default."
     )
+    protocol: str | None = Field(
+        default=None,
+        title="Interview protocol",
+        description="YAML or JSON file of several questions (with optional follow-ups), asked "
+        "in order as one conversation; replaces the question template. Batch runs send one "
+        "batch per question, carrying the conversation so far. Empty: the single first "
+        "question.",
+    )
     openai_endpoint: Literal["/v1/chat/completions", "/v1/responses"] = Field(
         default="/v1/chat/completions",
         title="OpenAI endpoint",
@@ -187,4 +195,6 @@ class BatchRunParameters(BaseModel):
         }
         if self.chunk_size is not None:  # only when set, so older runs keep their fingerprint
             spec["chunk_size"] = self.chunk_size
+        if self.protocol is not None:  # likewise
+            spec["protocol"] = self.protocol
         return spec

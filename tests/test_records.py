@@ -163,5 +163,5 @@ def test_sums_match_per_record_costs(timestamp: datetime | None) -> None:
 
 def test_equal_questions_share_one_string(tmp_path: Path) -> None:
     index = load_index(write_index(tmp_path / "index.jsonl", 3, question="Same?"))
-    questions = [question for _, question in index.values()]
+    questions = [question for _, question, _ in index.values()]
     assert questions[0] is questions[1] is questions[2]

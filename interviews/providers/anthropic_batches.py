@@ -214,6 +214,17 @@ class AnthropicBatchAdapter(BatchAdapter):
             },
         }
 
+    @staticmethod
+    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+        """The line with `answer` and `question` appended to `params.messages`."""
+        params = line["params"]
+        messages = [
+            *params["messages"],
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": question},
+        ]
+        return {**line, "params": {**params, "messages": messages}}
+
     def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:
         """Send the chunk's lines inline as one Message Batch."""
         with lines_path.open("rb") as handle:

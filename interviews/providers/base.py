@@ -79,6 +79,16 @@ class BatchAdapter(ABC):
         `endpoint` selects among a provider's endpoints where it has several (OpenAI).
         """
 
+    @staticmethod
+    @abstractmethod
+    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+        """`line` (a request line of this provider) carried one turn further: the model's
+        `answer` to it, then the interviewer's next `question` (a new line; `line` is kept).
+
+        This is how an interview protocol goes on: in batch mode each question's batch is built
+        from the previous one's lines, in real time each call from the previous call's line.
+        """
+
     @abstractmethod
     def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:
         """Stage the provider lines in `lines_path` and create one batch from them."""

@@ -25,7 +25,12 @@ from interviews.batch_types import (
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer, dumps_line
 from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine, label_value
-from interviews.providers.google_common import JOB_STATE_MAP, answered_outcome, genai_errors
+from interviews.providers.google_common import (
+    JOB_STATE_MAP,
+    answered_outcome,
+    continue_request,
+    genai_errors,
+)
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "gemini"
@@ -172,6 +177,11 @@ class GeminiBatchAdapter(BatchAdapter):
                 "generationConfig": {"maxOutputTokens": max_tokens},
             },
         }
+
+    @staticmethod
+    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+        """The line with `answer` (role `model`) and `question` appended to `contents`."""
+        return {**line, "request": continue_request(line["request"], answer, question)}
 
     def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:
         """Create the batch from inline requests (< 20 MB) or an uploaded file."""

@@ -33,6 +33,17 @@ JOB_STATE_MAP: dict[str, BatchStatus] = {
 }
 
 
+def continue_request(request: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+    """A GenerateContentRequest with the model's `answer` and the next `question` appended to
+    its `contents` (both products take the same request shape)."""
+    contents = [
+        *request["contents"],
+        {"role": "model", "parts": [{"text": answer}]},
+        {"role": "user", "parts": [{"text": question}]},
+    ]
+    return {**request, "contents": contents}
+
+
 def answered_outcome(custom_id: str, response: dict[str, Any]) -> RequestOutcome:
     """A succeeded outcome from a camelCase `GenerateContentResponse`.
 

@@ -283,6 +283,20 @@ class OpenAIBatchAdapter(BatchAdapter):
             )
         return {"custom_id": request.custom_id, "method": "POST", "url": url, "body": body}
 
+    @staticmethod
+    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+        """The line with `answer` and `question` appended: to `messages` (Chat Completions),
+        or to `input` as a list of messages (Responses; a first question is a plain string)."""
+        body = line["body"]
+        turns = [{"role": "assistant", "content": answer}, {"role": "user", "content": question}]
+        if line["url"] == CHAT:
+            body = {**body, "messages": [*body["messages"], *turns]}
+        else:
+            given = body["input"]
+            earlier = given if isinstance(given, list) else [{"role": "user", "content": given}]
+            body = {**body, "input": [*earlier, *turns]}
+        return {**line, "body": body}
+
     def _find_upload(self, name: str, size: int, since: datetime) -> str | None:
         """The id of an earlier upload of this very chunk file, if a crash left one."""
         for item in self._client.files.list(purpose="batch", order="desc", limit=100):

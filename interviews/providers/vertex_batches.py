@@ -32,7 +32,11 @@ from interviews.batch_types import (
 from interviews.errors import UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag, label_value
-from interviews.providers.google_common import JOB_STATE_MAP, answered_outcome
+from interviews.providers.google_common import (
+    JOB_STATE_MAP,
+    answered_outcome,
+    continue_request,
+)
 from interviews.providers.sdk_errors import connection_error, status_error
 from interviews.requests import CanonicalRequest
 
@@ -204,6 +208,11 @@ class VertexBatchAdapter(BatchAdapter):
 
     def _object_name(self, tag: BatchTag, leaf: str) -> str:
         return f"{self._prefix}/{label_value(tag.run_id)}/{label_value(tag.chunk_key)}/{leaf}"
+
+    @staticmethod
+    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+        """The line with `answer` (role `model`) and `question` appended to `contents`."""
+        return {**line, "request": continue_request(line["request"], answer, question)}
 
     def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:
         """Upload the chunk to GCS (idempotent: same object name) and create one job."""
