@@ -51,7 +51,15 @@ class _ProtocolFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
-    questions: list[str | _Question] = Field(min_length=1)
+    questions: list[_Question] = Field(min_length=1)
+
+    @field_validator("questions", mode="before")
+    @classmethod
+    def _plain_questions(cls, values: object) -> object:
+        """A question given as a plain string is a question without follow-ups."""
+        if isinstance(values, list):
+            return [{"text": value} if isinstance(value, str) else value for value in values]
+        return values
 
 
 @dataclass(frozen=True)
@@ -88,20 +96,16 @@ def load_protocol(path: str | Path) -> Protocol:
         parsed = _ProtocolFile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
         raise InputError(
-            f"not an interview protocol: {where}: {first['msg']}. A protocol is "
+            f"not an interview protocol: {_where(first['loc'])}: {first['msg']}. A protocol is "
             "`questions:` followed by a list of questions, each a string or "
             "`{text: ..., follow_ups: [...]}`",
             path=str(path),
         ) from None
     turns: list[str] = []
     for question in parsed.questions:
-        if isinstance(question, str):
-            turns.append(question)
-        else:
-            turns.append(question.text)
-            turns.extend(question.follow_ups)
+        turns.append(question.text)
+        turns.extend(question.follow_ups)
     if any(not turn.strip() for turn in turns):
         raise InputError("a question is empty; give every question a text", path=str(path))
     if len(turns) > MAX_TURNS:
@@ -116,6 +120,14 @@ def load_protocol(path: str | Path) -> Protocol:
         path=str(path),
         sha256=hashlib.sha256(raw).hexdigest(),
     )
+
+
+def _where(loc: tuple) -> str:
+    """A validation error's place in words: `question 2, follow_ups` for
+    ("questions", 1, "follow_ups")."""
+    if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+        return ", ".join([f"question {loc[1] + 1}", *(str(part) for part in loc[2:])])
+    return ".".join(str(part) for part in loc) or "the file"
 
 
 def _parse(raw: bytes, path: Path) -> object:

@@ -27,6 +27,14 @@ SystemTemplate = Annotated[
 QuestionTemplate = Annotated[
     Path | None, typer.Option("--question-template", help="Jinja2 first-question template.")
 ]
+ProtocolOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--protocol",
+        help="Interview protocol (YAML/JSON): several questions and follow-ups, asked as one "
+        "conversation; replaces --question-template.",
+    ),
+]
 
 
 def run_parameters(**values: Any) -> Any:
@@ -60,6 +68,7 @@ def prepare(
     max_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 2048,
     system_template: SystemTemplate = None,
     question_template: QuestionTemplate = None,
+    protocol: ProtocolOpt = None,
     openai_endpoint: OpenAIEndpoint = "/v1/chat/completions",
     data_dir: DataDir = None,
 ) -> None:
@@ -80,6 +89,7 @@ def prepare(
         max_tokens=max_tokens,
         system_template=str(system_template) if system_template else None,
         question_template=str(question_template) if question_template else None,
+        protocol=str(protocol) if protocol else None,
         openai_endpoint=openai_endpoint,
     )
     info = get_model(provider, params.model_id)
@@ -105,10 +115,16 @@ def prepare(
         console.print(f"[yellow]note:[/yellow] {info.label()}; successor: {info.successor}")
     if info.note:
         console.print(f"[yellow]note:[/yellow] {info.name}: {info.note}", highlight=False)
+    asks = f" --protocol {protocol}" if protocol else ""
+    if prepared.turns > 1:
+        console.print(
+            f"✓ Protocol: {prepared.turns} questions; this file asks the first, and each later "
+            "question goes in its own batch with the conversation so far"
+        )
     console.print(
         "\nNext steps:\n"
         f"  1. Submit it: interviews run --provider {provider} --model {info.id} "
-        f"--personas {personas} --batch\n"
+        f"--personas {personas}{asks} --batch\n"
         "  2. Wait for processing (usually under an hour, at most ~24 hours)\n"
         "  3. Records appear in data/interviews/"
     )

@@ -14,6 +14,7 @@ import typer
 from interviews.cli.data_commands import (
     DataDir,
     OpenAIEndpoint,
+    ProtocolOpt,
     Provider,
     QuestionTemplate,
     SystemTemplate,
@@ -147,6 +148,7 @@ def run(
     max_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 2048,
     system_template: SystemTemplate = None,
     question_template: QuestionTemplate = None,
+    protocol: ProtocolOpt = None,
     openai_endpoint: OpenAIEndpoint = "/v1/chat/completions",
     max_rounds: Annotated[
         int, typer.Option(help="Retry rounds for requests that failed for a passing reason.")
@@ -196,6 +198,7 @@ def run(
         max_tokens=max_tokens,
         system_template=str(system_template) if system_template else None,
         question_template=str(question_template) if question_template else None,
+        protocol=str(protocol) if protocol else None,
         run_id=run_id,
         credentials_block=credentials_block,
         data_dir=str(data_dir) if data_dir else None,
@@ -227,6 +230,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
         )
     elif "error" in summary:
         console.print(f"Run {summary['run_id']}: {summary['error']}", highlight=False)
+    elif "questions" in summary:  # an interview protocol in batch: one run per question
+        for number, question in enumerate(summary["questions"], start=1):
+            print_rows(f"Question {number}: run {question['run_id']}", summary_rows(question))
+        console.print(f"Whole transcripts: {summary['transcripts']}", highlight=False)
     else:
         print_rows(f"Run summary: {summary['run_id']}", summary_rows(summary))
 
