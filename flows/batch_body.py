@@ -78,9 +78,9 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
         if next_plan is None:
             break
         result = _run_plan(next_plan, params, context)
+        if result.get("detached"):  # `collect` (or a re-run) finishes it and goes on
+            return result
         questions.append(result)
-        if result.get("detached"):
-            break
     transcripts = consolidate_protocol(plan.run_id, turns, context.dirs)
     return {
         **result,

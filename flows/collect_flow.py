@@ -22,7 +22,8 @@ from interviews.spec import BatchRunParameters
 @flow(name="collect-batches", log_prints=True)
 def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
     """Look at every open run once: download, convert and report those whose batches ended,
-    start their retry rounds, and leave the ones still running for the next call. Runs that
+    start their retry rounds (and an interview protocol's next question), and leave the ones
+    still running for the next call. Runs that
     were only prepared, with nothing submitted yet, are left alone.
 
     Args:
@@ -37,12 +38,16 @@ def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
     logger = get_run_logger()
     outcomes = []
     for run in ledger.open_runs():
-        if not run["params_json"] or orjson.loads(run["spec_json"]).get("mode") == "realtime":
+        spec = orjson.loads(run["spec_json"])
+        if not run["params_json"] or spec.get("mode") == "realtime":
             continue  # real-time runs have no batches; re-running their run id resumes them
         if not any(batch for _, batch, _ in ledger.chunk_batches(run["run_id"])):
             continue  # only prepared (e.g. by `interviews launch`): collect never starts paying
         params = BatchRunParameters.model_validate_json(run["params_json"])
         params = params.model_copy(update={"detach": True, "data_dir": str(root)})
+        if spec.get("protocol_of"):  # a protocol's later question: the protocol run resumes
+            # from its first question's run id, finishes this one and submits the next
+            params = params.model_copy(update={"run_id": spec["protocol_of"]})
         try:
             outcomes.append(PROVIDER_FLOWS[params.provider](params))
         except InterviewsError as exc:  # one broken run must not stop the others

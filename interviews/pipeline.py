@@ -90,31 +90,27 @@ def prepare_run(
     if params.protocol and Path(params.protocol).exists():  # editing it makes a new run
         spec["protocol_sha256"] = file_sha256(Path(params.protocol))
     if ledger.check_run(run_id, spec):
-        run = ledger.get_run(run_id)
-        assert run is not None
-        return RunPlan(
-            run_id,
-            params.provider,
-            model,
-            ledger.chunks(run_id, 0),
-            True,
-            Path(run["requests_path"]),
-            run["estimate_usd"],
-        )
+        return _stored_plan(ledger, run_id, model, resumed=True)
     prepared = prepare_requests(params, dirs=dirs, chunk_dir=dirs.run(run_id), now=now)
     est = estimate_prepared(model, prepared, params.max_tokens)
     expected = est.realtime if realtime else est.batch
     budget = None if params.max_cost_usd is None else Decimal(str(params.max_cost_usd))
     if budget is not None and expected > budget:
         shutil.rmtree(dirs.run(run_id), ignore_errors=True)  # nothing of the run stays behind
+        asks = f" ({prepared.turns} questions each)" if prepared.turns > 1 else ""
         raise BudgetError(
             f"the estimated {'real-time' if realtime else 'batch'} cost {money(expected)} of "
             f"{prepared.request_count:,} "
-            f"interviews with {model.id} exceeds --max-cost {money(budget)}; "
+            f"interviews{asks} with {model.id} exceeds --max-cost {money(budget)}; "
             "raise --max-cost, lower --count or --max-tokens, or choose a cheaper model "
             f"(`interviews models --provider {params.provider}`). Request file kept for "
             f"inspection: {prepared.requests_path}"
         )
+    if prepared.turns > 1 and not realtime:
+        # the budget covers the whole protocol; this run is its first question (each later
+        # question's run carries its own estimate, so the report compares like with like)
+        first = estimate_prepared(model, dataclasses.replace(prepared, turns=1), params.max_tokens)
+        expected = first.batch
     ledger.create_run(
         run_id,
         provider=params.provider,
@@ -126,14 +122,21 @@ def prepare_run(
         files=prepared.chunks,
         params_json=params.model_copy(update={"run_id": run_id}).model_dump_json(),
     )
+    return _stored_plan(ledger, run_id, model, resumed=False)
+
+
+def _stored_plan(ledger: Ledger, run_id: str, model: ModelInfo, *, resumed: bool) -> RunPlan:
+    """The plan of a run as the ledger holds it (round-0 chunks)."""
+    run = ledger.get_run(run_id)
+    assert run is not None
     return RunPlan(
         run_id,
-        params.provider,
+        run["provider"],
         model,
         ledger.chunks(run_id, 0),
-        False,
-        prepared.requests_path,
-        str(expected),
+        resumed,
+        Path(run["requests_path"]),
+        run["estimate_usd"],
     )
 
 
@@ -160,18 +163,7 @@ def prepare_turn(
     spec = {"protocol_of": base, "turn": turn, "previous_spec": earlier["spec_sha256"]}
     model = get_model(params.provider, params.model_id)
     if ledger.check_run(run_id, spec):
-        run = ledger.get_run(run_id)
-        assert run is not None
-        chunks = ledger.chunks(run_id, 0)
-        return RunPlan(
-            run_id,
-            params.provider,
-            model,
-            chunks,
-            True,
-            Path(run["requests_path"]),
-            run["estimate_usd"],
-        )
+        return _stored_plan(ledger, run_id, model, resumed=True)
     adapter_cls = get_adapter_class(params.provider)
     run_dir = dirs.run(run_id)
     history_path = run_dir / "history.jsonl"
@@ -228,15 +220,7 @@ def prepare_turn(
         files=files,
         params_json=params.model_copy(update={"run_id": run_id}).model_dump_json(),
     )
-    return RunPlan(
-        run_id,
-        params.provider,
-        model,
-        ledger.chunks(run_id, 0),
-        False,
-        Path(earlier["requests_path"]),
-        str(est.batch),
-    )
+    return _stored_plan(ledger, run_id, model, resumed=False)
 
 
 def _copy_answered(records: Path, history: Path) -> dict[str, int]:

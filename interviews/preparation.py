@@ -158,6 +158,6 @@ def estimate_prepared(model: ModelInfo, prepared: Prepared, max_tokens: int) -> 
     input_tokens = (
         estimate_tokens(prepared.input_chars) * turns
         + resent_answers
-        + estimate_tokens(prepared.later_chars) * turns
+        + estimate_tokens(prepared.later_chars) * (turns - 1)  # asked, then resent
     )
     return estimate(model, count, input_tokens, per_answer * count * turns)

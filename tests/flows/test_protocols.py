@@ -13,16 +13,9 @@ from flows.realtime_flow import realtime_interviews
 from interviews.ledger import Ledger
 from interviews.spec import BatchRunParameters
 from tests.conftest import SAMPLE
+from tests.test_protocol import YAML as PROTOCOL
 
-# three questions: the second one templated, the third a follow-up of the second
-PROTOCOL = """\
-name: check-in
-questions:
-  - How has your health been lately?
-  - text: "{{ persona.name }}, which medicines do you take, and how do they suit you?"
-    follow_ups:
-      - What would make taking them easier?
-"""
+# PROTOCOL asks three questions: the second templated, the third a follow-up of the second
 COUNT = 4
 TARGETS = [
     ("anthropic", {}),
@@ -97,7 +90,7 @@ def test_three_question_protocol_gives_the_same_transcript_in_batch_and_real_tim
         assert roles == ["user", "assistant"] * 3
         questions = [turn["content"] for turn in record["transcript"] if turn["role"] == "user"]
         assert questions[0] == "How has your health been lately?"
-        assert questions[1].endswith(", which medicines do you take, and how do they suit you?")
+        assert questions[1].endswith(", which medicines do you take?")
         assert questions[1].split(",")[0] not in ("", "{{ persona.name }}")
         assert questions[2] == "What would make taking them easier?"
         assert all(turn["content"] for turn in record["transcript"])
@@ -136,3 +129,27 @@ def test_protocol_batch_round_goes_on_only_with_interviews_that_answered(
     again = batch_interviews(_params("anthropic", block, data_dir, protocol, max_rounds=0))
     assert again["ok"] and control.stats()["anthropic"]["batches_created"] == batches
     assert _records(data_dir) == records
+
+
+def test_a_detached_protocol_moves_on_one_question_per_collect(
+    block, data_dir: Path, control, tmp_path: Path
+) -> None:
+    from flows.collect_flow import collect_batches
+
+    protocol = tmp_path / "protocol.json"
+    protocol.write_text('{"questions": ["How are you?", "How do you sleep?", "Why?"]}')
+    control.configure(processing_seconds=3600)
+    first = batch_interviews(_params("gemini", block, data_dir, protocol, detach=True))
+    assert first["detached"] and first["run_id"] == "proto"
+    for question in ("proto-q2", "proto-q3"):
+        control.advance(3601)
+        [moved] = collect_batches(str(data_dir))  # finishes one question, submits the next
+        assert moved["detached"] and moved["run_id"] == question
+    control.advance(3601)
+    [done] = collect_batches(str(data_dir))
+    assert done["ok"] and [q["run_id"] for q in done["questions"]][-1] == "proto-q3"
+    assert collect_batches(str(data_dir)) == []
+    records = _records(data_dir)
+    assert len(records) == COUNT
+    assert all(len(record["transcript"]) == 6 for record in records.values())
+    assert control.stats()["gemini"]["batches_created"] == 3
