@@ -270,6 +270,11 @@ class Prompts:
     _later: tuple[_Compiled, ...] = ()
 
     @property
+    def asks_more(self) -> bool:
+        """True when a protocol asks more than the first question."""
+        return bool(self._later)
+
+    @property
     def system(self) -> jinja2.Template:
         """The compiled system-message template."""
         return self._system.template
