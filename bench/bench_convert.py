@@ -1,7 +1,8 @@
 """Benchmark: converting raw results into interview records, against its floor and the guide.
 
 Reproduce the table (10k and 100k run 3 times each, 1M once; about 40 minutes, most of it the
-1M per-interview files; needs ~20 GB free under bench/out/):
+1M per-interview files; needs ~25 GB free under bench/out/, as a size's output is kept until
+its last run):
 
     uv run -q python bench/bench_convert.py 10000 100000 1000000
 

@@ -207,3 +207,31 @@ def test_a_failed_later_question_replaces_the_shorter_answered_record(tmp_path) 
 
 def test_turn_run_ids() -> None:
     assert [turn_run_id("study", n) for n in (1, 2, 3)] == ["study", "study-q2", "study-q3"]
+
+
+def test_the_budget_covers_every_question_and_the_first_run_carries_its_own_share(
+    tmp_path,
+) -> None:
+    import dataclasses
+    from decimal import Decimal
+
+    from interviews.errors import BudgetError
+    from interviews.ledger import Ledger
+    from interviews.pipeline import prepare_run
+
+    protocol = _write(tmp_path, "p.yaml", YAML)
+    params = _params(tmp_path, protocol=str(protocol), run_id="study")
+    dirs, model = DataDirs(tmp_path / "data"), get_model("anthropic", "claude-sonnet-5-5")
+    prepared = prepare_requests(params, dirs=dirs, chunk_dir=tmp_path / "chunks")
+    whole = estimate_prepared(model, prepared, params.max_tokens).batch
+    first = estimate_prepared(model, dataclasses.replace(prepared, turns=1), 2048).batch
+    assert whole > 3 * first
+
+    ledger = Ledger.open(dirs.root)
+    between = float((first + whole) / 2)  # enough for one question, not for three
+    with pytest.raises(BudgetError, match=r"\(3 questions each\)"):
+        prepare_run(params.model_copy(update={"max_cost_usd": between}), ledger=ledger, dirs=dirs)
+    assert ledger.get_run("study") is None  # refused: nothing recorded, nothing to submit
+
+    plan = prepare_run(params, ledger=ledger, dirs=dirs)
+    assert Decimal(plan.estimate_usd) == first
