@@ -92,13 +92,6 @@ def write_chunks(
                     request.first_question,
                     request.later_questions,
                 )
-                if request.later_questions
-                # the usual single question: the entry inline (this runs once per request)
-                else {
-                    "custom_id": request.custom_id,
-                    "persona_id": request.persona_id,
-                    "question": request.first_question,
-                }
             ),
         )
         for request in requests

@@ -43,7 +43,13 @@ from interviews.preparation import (
 )
 from interviews.protocol import turn_run_id
 from interviews.providers import BatchAdapter, BatchTag, get_adapter_class
-from interviews.records import ConvertSummary, RecordContext, load_index, write_records
+from interviews.records import (
+    ConvertSummary,
+    RecordContext,
+    copy_answered,
+    load_index,
+    write_records,
+)
 from interviews.spec import BatchRunParameters
 
 
@@ -167,7 +173,7 @@ def prepare_turn(
     adapter_cls = get_adapter_class(params.provider)
     run_dir = dirs.run(run_id)
     history_path = run_dir / "history.jsonl"
-    offsets = _copy_answered(dirs.run(previous) / "interviews.jsonl", history_path)
+    offsets = copy_answered(dirs.run(previous) / "interviews.jsonl", history_path)
 
     def lines() -> Iterator[tuple[str, bytes, bytes]]:
         with history_path.open("rb") as history:
@@ -221,23 +227,6 @@ def prepare_turn(
         params_json=params.model_copy(update={"run_id": run_id}).model_dump_json(),
     )
     return _stored_plan(ledger, run_id, model, resumed=False)
-
-
-def _copy_answered(records: Path, history: Path) -> dict[str, int]:
-    """Copy the answered records of `records` (a run's consolidated JSONL) to `history`;
-    return each one's byte offset there, by custom id."""
-    offsets: dict[str, int] = {}
-    position = 0
-    with records.open("rb") as source, atomic_writer(history) as sink:
-        for raw in source:
-            record = orjson.loads(raw)
-            if record["status"] != "succeeded":
-                continue
-            line = raw if raw.endswith(b"\n") else raw + b"\n"
-            offsets[record["custom_id"]] = position
-            sink.write(line)
-            position += len(line)
-    return offsets
 
 
 def consolidate_protocol(run_id: str, turns: int, dirs: DataDirs) -> Path:

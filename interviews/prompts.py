@@ -270,11 +270,6 @@ class Prompts:
     _later: tuple[_Compiled, ...] = ()
 
     @property
-    def asks_more(self) -> bool:
-        """True when a protocol asks more than the first question."""
-        return bool(self._later)
-
-    @property
     def system(self) -> jinja2.Template:
         """The compiled system-message template."""
         return self._system.template
@@ -337,11 +332,7 @@ class Prompts:
         Raises:
             InputError: the template names a field this record does not have.
         """
-        context = {
-            "persona": record.persona,
-            "health_record": record.health_record,
-            "persona_id": record.persona_id,
-        }
+        context = _context(record)
         return (
             _render(self._system, context, record, source),
             _render(self._question, context, record, source),
@@ -356,12 +347,17 @@ class Prompts:
         """
         if not self._later:
             return ()
-        context = {
-            "persona": record.persona,
-            "health_record": record.health_record,
-            "persona_id": record.persona_id,
-        }
+        context = _context(record)
         return tuple(_render(question, context, record, source) for question in self._later)
+
+
+def _context(record: PersonaRecord) -> dict[str, Any]:
+    """What every template sees of one record."""
+    return {
+        "persona": record.persona,
+        "health_record": record.health_record,
+        "persona_id": record.persona_id,
+    }
 
 
 def _render(

@@ -25,11 +25,17 @@ import orjson
 from interviews.batch_types import Conversation, OutcomeStatus, RequestOutcome
 from interviews.catalog import ModelInfo
 from interviews.costs import Usage
-from interviews.jsonl import atomic_writer, dumps_line, iter_jsonl
+from interviews.jsonl import dumps_line, iter_jsonl
 from interviews.ledger import ChunkRow, Ledger
 from interviews.preparation import DataDirs
 from interviews.providers.realtime import RealtimeAdapter, get_realtime_class
-from interviews.records import ConvertSummary, RecordContext, load_index, write_records
+from interviews.records import (
+    ConvertSummary,
+    RecordContext,
+    copy_answered,
+    load_index,
+    write_records,
+)
 from interviews.spec import BatchRunParameters
 
 # Requests per chunk (one Prefect task each) when the run does not set a chunk size.
@@ -56,19 +62,9 @@ def keep_answered(part: Path) -> set[str]:
     Failed records are dropped because their requests are sent again, and a line cut off by a
     crash is dropped because it is incomplete.
     """
-    answered: set[str] = set()
     if not part.exists():
-        return answered
-    with part.open("rb") as source, atomic_writer(part) as sink:
-        for raw in source:
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            if record.get("status") == OutcomeStatus.SUCCEEDED:
-                answered.add(record["custom_id"])
-                sink.write(raw if raw.endswith(b"\n") else raw + b"\n")
-    return answered
+        return set()
+    return set(copy_answered(part, part))
 
 
 def _pending_lines(chunk: ChunkRow, answered: set[str], custom_id: Callable) -> list[dict]:

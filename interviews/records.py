@@ -22,7 +22,7 @@ import orjson
 from interviews.batch_types import Conversation, OutcomeStatus, RequestError, RequestOutcome
 from interviews.catalog import ModelInfo
 from interviews.costs import Usage, prices, usage_cost
-from interviews.jsonl import iter_jsonl
+from interviews.jsonl import atomic_writer, iter_jsonl
 
 MISSING = "missing"
 
@@ -173,6 +173,29 @@ def _keeps_earlier_answer(path: str, record: dict[str, Any]) -> bool:
     return earlier.get("status") == OutcomeStatus.SUCCEEDED and len(
         earlier.get("transcript") or ()
     ) >= len(record["transcript"])
+
+
+def copy_answered(source: Path, dest: Path) -> dict[str, int]:
+    """Copy the answered records of the JSONL `source` to `dest` (which may be `source`
+    itself: it is replaced whole); return each one's byte offset in `dest`, by custom id.
+
+    Lines that do not parse (the last one, cut off by a crash) are dropped.
+    """
+    offsets: dict[str, int] = {}
+    position = 0
+    with source.open("rb") as lines, atomic_writer(dest) as sink:
+        for raw in lines:
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if record.get("status") != OutcomeStatus.SUCCEEDED:
+                continue
+            line = raw if raw.endswith(b"\n") else raw + b"\n"
+            offsets[record["custom_id"]] = position
+            sink.write(line)
+            position += len(line)
+    return offsets
 
 
 def _write_record(path: str, record: dict[str, Any]) -> None:

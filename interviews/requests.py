@@ -64,7 +64,6 @@ def build_requests(
     Raises:
         InputError: a template names a field a record lacks (names the file and line).
     """
-    asks_more = prompts.asks_more
     for record in records:
         system_message, first_question = prompts.render(record, source=source)
         yield CanonicalRequest(
@@ -74,7 +73,7 @@ def build_requests(
             health_record=record.health_record,
             system_message=system_message,
             first_question=first_question,
-            later_questions=prompts.render_later(record, source=source) if asks_more else (),
+            later_questions=prompts.render_later(record, source=source),
         )
 
 
