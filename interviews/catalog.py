@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 
+from interviews import clock
 from interviews.errors import CatalogError
 
 PROVIDERS = ("anthropic", "openai", "vertex", "gemini")
+
+# What a model is apart from its dates (stored); `ModelInfo.status_on` adds the dated ones,
+# "deprecated" (from the announcement) and "retired" (from the shutdown day).
+LIFECYCLES = ("active", "preview", "legacy")
 
 # How long a provider may take to finish a batch; a model must still be served at the end.
 # Vertex: up to 72 h queued plus 24 h running; Gemini API: a 24 h target, jobs expire at 48 h.
@@ -25,12 +30,16 @@ BATCH_WINDOW = {
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """One model of the catalog. Prices are USD per 1M tokens, as `Decimal`."""
+    """One model of the catalog. Prices are USD per 1M tokens, as `Decimal`.
+
+    Its status is not stored but computed for a day (`status_on`) from `lifecycle` and the
+    `deprecated` and `retires` dates, so it is right on every day, in tests too.
+    """
 
     provider: str
     id: str
     name: str
-    status: str
+    lifecycle: str
     batch: bool
     input: Decimal
     output: Decimal
@@ -39,6 +48,7 @@ class ModelInfo:
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
     max_output_tokens: int | None = None
+    deprecated: date | None = None
     retires: date | None = None
     successor: str | None = None
     aliases: tuple[str, ...] = ()
@@ -52,11 +62,25 @@ class ModelInfo:
         """Batch price as a fraction of the standard price (input side)."""
         return self.batch_input / self.input
 
-    def label(self) -> str:
-        """Human-readable `name (id)` with its lifecycle when it is not active."""
+    def status_on(self, day: date) -> str:
+        """The model's status on `day`: "retired" from its retirement day, "deprecated" from
+        the announcement until then, otherwise its stored lifecycle (active, preview, legacy)."""
+        if self.retires is not None and day >= self.retires:
+            return "retired"
+        if self.deprecated is not None and day >= self.deprecated:
+            return "deprecated"
+        return self.lifecycle
+
+    def is_retired(self, day: date | None = None) -> bool:
+        """Whether the provider no longer serves the model on `day` (default: `clock.today()`)."""
+        return self.status_on(day or clock.today()) == "retired"
+
+    def label(self, day: date | None = None) -> str:
+        """Human-readable `name (id)` with its retirement date, if it has one, seen on `day`
+        (default: `clock.today()`)."""
         text = f"{self.name} ({self.id})"
         if self.retires:
-            verb = "retired" if self.status == "retired" else "retires"
+            verb = "retired" if self.is_retired(day) else "retires"
             text += f", {verb} {self.retires.isoformat()}"
         return text
 
@@ -68,32 +92,51 @@ def _price(value: object) -> Decimal:
 
 @cache
 def load_catalog() -> tuple[ModelInfo, ...]:
-    """Read the packaged `models.toml` once."""
+    """Read the packaged `models.toml` once.
+
+    Raises:
+        CatalogError: a model with an unknown lifecycle, or deprecated after it retires.
+    """
     text = resources.files("interviews").joinpath("models.toml").read_text("utf-8")
-    models = []
-    for raw in tomllib.loads(text)["model"]:
-        models.append(
-            ModelInfo(
-                provider=raw["provider"],
-                id=raw["id"],
-                name=raw["name"],
-                status=raw["status"],
-                batch=raw["batch"],
-                input=_price(raw["input"]),
-                output=_price(raw["output"]),
-                batch_input=_price(raw["batch_input"]),
-                batch_output=_price(raw["batch_output"]),
-                cache_read=_price(raw["cache_read"]) if "cache_read" in raw else None,
-                cache_write=_price(raw["cache_write"]) if "cache_write" in raw else None,
-                max_output_tokens=raw.get("max_output_tokens"),
-                retires=raw.get("retires"),
-                successor=raw.get("successor"),
-                aliases=tuple(raw.get("aliases", ())),
-                note=raw.get("note"),
-                batch_discounts_cache=raw.get("batch_discounts_cache", True),
-            )
+    return tuple(parse_model(raw) for raw in tomllib.loads(text)["model"])
+
+
+def parse_model(raw: dict) -> ModelInfo:
+    """One `[[model]]` table of `models.toml` as a `ModelInfo`.
+
+    Raises:
+        CatalogError: an unknown lifecycle (a status is never stored), or deprecated after it
+            retires.
+    """
+    model = ModelInfo(
+        provider=raw["provider"],
+        id=raw["id"],
+        name=raw["name"],
+        lifecycle=raw["lifecycle"],
+        batch=raw["batch"],
+        input=_price(raw["input"]),
+        output=_price(raw["output"]),
+        batch_input=_price(raw["batch_input"]),
+        batch_output=_price(raw["batch_output"]),
+        cache_read=_price(raw["cache_read"]) if "cache_read" in raw else None,
+        cache_write=_price(raw["cache_write"]) if "cache_write" in raw else None,
+        max_output_tokens=raw.get("max_output_tokens"),
+        deprecated=raw.get("deprecated"),
+        retires=raw.get("retires"),
+        successor=raw.get("successor"),
+        aliases=tuple(raw.get("aliases", ())),
+        note=raw.get("note"),
+        batch_discounts_cache=raw.get("batch_discounts_cache", True),
+    )
+    where = f"models.toml: {model.provider} model {model.id}"
+    if model.lifecycle not in LIFECYCLES:
+        raise CatalogError(
+            f"{where}: lifecycle {model.lifecycle!r} is not one of {', '.join(LIFECYCLES)} "
+            "(deprecation and retirement are dates: `deprecated`, `retires`)"
         )
-    return tuple(models)
+    if model.deprecated and model.retires and model.deprecated > model.retires:
+        raise CatalogError(f"{where}: deprecated {model.deprecated} is after {model.retires}")
+    return model
 
 
 def models_for(provider: str) -> list[ModelInfo]:
@@ -110,8 +153,9 @@ def check_provider(provider: str) -> None:
         )
 
 
-def _supported(provider: str) -> str:
-    usable = [m.id for m in models_for(provider) if m.batch and m.status != "retired"]
+def _supported(provider: str, day: date | None = None) -> str:
+    day = day or clock.today()
+    usable = [m.id for m in models_for(provider) if m.batch and not m.is_retired(day)]
     return ", ".join(usable)
 
 
@@ -130,22 +174,24 @@ def get_model(provider: str, model_id: str) -> ModelInfo:
 
 
 def check_batch_model(provider: str, model_id: str, *, now: datetime | None = None) -> ModelInfo:
-    """Return the model if a batch submitted `now` can finish before it retires.
+    """Return the model if a batch submitted `now` (default: `clock.now()`) can finish before
+    it retires.
 
     Raises:
         CatalogError: unknown model, no batch support, or retired / retiring inside the
             provider's batch window; the message names the replacement.
     """
     model = get_model(provider, model_id)
+    now = now or clock.now()
     if not model.batch:
         raise CatalogError(
-            f"{model.label()} does not support the batch API; use one of: {_supported(provider)}"
+            f"{model.label(now.date())} does not support the batch API; use one of: "
+            f"{_supported(provider, now.date())}"
         )
-    now = now or datetime.now(UTC)
     if model.retires is not None:
         window_end = (now + BATCH_WINDOW[provider]).date()
         if window_end >= model.retires:
-            when = "retired on" if now.date() >= model.retires else "retires on"
+            when = "retired on" if model.is_retired(now.date()) else "retires on"
             replacement = f"; use {model.successor} instead" if model.successor else ""
             raise CatalogError(
                 f"{model.name} ({model.id}) {when} {model.retires.isoformat()}, inside the "

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from interviews import clock
 from interviews.batch_types import BatchJob
 from interviews.chunking import ChunkFile
 from interviews.errors import LedgerError
@@ -85,7 +86,8 @@ INTENT = "intent"
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    # real time, never frozen: a batch's intent is matched against the provider's created_at
+    return clock.wall_now()
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import orjson
 from interviews.batch_types import BatchJob, BatchStatus, RequestError
 from interviews.catalog import ModelInfo, check_batch_model, get_model
 from interviews.chunking import index_entry, write_chunk_lines
+from interviews.clock import wall_now
 from interviews.costs import estimate, estimate_tokens, money
 from interviews.errors import (
     AmbiguousBatchError,
@@ -359,7 +360,7 @@ def wait_chunk(
     The deadline is the batch's creation time plus the provider's window plus `margin`, so a
     resumed wait keeps the original deadline.
     """
-    created = job.created_at or datetime.now(UTC)
+    created = job.created_at or wall_now()  # real time, as `clock` below and the provider's
     deadline = (created + adapter.window + margin).timestamp()
 
     def record(polled: BatchJob) -> None:

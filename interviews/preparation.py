@@ -9,10 +9,11 @@ import hashlib
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from interviews import clock
 from interviews.catalog import ModelInfo, get_model
 from interviews.chunking import ChunkFile, write_chunks
 from interviews.costs import Estimate, estimate, estimate_tokens
@@ -53,7 +54,7 @@ class DataDirs:
 
 def new_run_id(provider: str, now: datetime | None = None) -> str:
     """A fresh, sortable run id such as `anthropic-20261127-143022-3fa1`."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return f"{provider}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
@@ -114,9 +115,7 @@ def prepare_requests(
     )
     records = select_personas(params.personas, count=params.count, start_index=params.start_index)
     requests = build_requests(records, prompts, source=params.personas)
-    path = requests_path or request_file_path(
-        dirs.requests, params.provider, now or datetime.now(UTC)
-    )
+    path = requests_path or request_file_path(dirs.requests, params.provider, now or clock.now())
     chars = later_chars = 0
 
     def counted(items: Iterator[CanonicalRequest]) -> Iterator[CanonicalRequest]:

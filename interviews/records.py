@@ -12,13 +12,14 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
 
+from interviews import clock
 from interviews.batch_types import Conversation, OutcomeStatus, RequestError, RequestOutcome
 from interviews.catalog import ModelInfo
 from interviews.costs import Usage, prices, usage_cost
@@ -156,7 +157,7 @@ class RecordMaker:
 
 def _timestamp(context: RecordContext) -> str:
     """The record's timestamp: the batch's end, or now."""
-    return (context.timestamp or datetime.now(UTC)).isoformat(timespec="seconds")
+    return (context.timestamp or clock.now()).isoformat(timespec="seconds")
 
 
 def _keeps_earlier_answer(path: str, record: dict[str, Any]) -> bool:

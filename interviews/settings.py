@@ -7,9 +7,10 @@ environment variable (`ANTHROPIC_API_KEY`, ...).
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from interviews.errors import ConfigurationError
@@ -50,11 +51,46 @@ class Settings(BaseSettings):
         description="First backoff of the Google SDK's real-time retries (it has no server "
         "hint to follow; the Anthropic and OpenAI SDKs follow retry-after).",
     )
+    now: datetime | None = Field(
+        default=None,
+        description="an ISO-8601 date-time that freezes the project's clock, e.g. "
+        "2026-11-01T12:00:00Z; a date alone is midnight UTC, no zone is UTC; unset: real time",
+    )
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("now")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def get_settings() -> Settings:
-    """Read settings from the environment now (never at import time)."""
-    return Settings()
+    """Read settings from the environment now (never at import time).
+
+    Raises:
+        ConfigurationError: one line naming the variable, what is wrong and what it expects.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(_settings_problem(exc)) from None
+
+
+def _settings_problem(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else ""
+        field = Settings.model_fields.get(name)
+        shown = "" if "url" in name else f"={str(err['input'])[:60]!r}"  # URLs may hold passwords
+        hint = f" ({field.description.rstrip('.')})" if field and field.description else ""
+        problems.append(f"INTERVIEWS_{name.upper()}{shown}: {err['msg']}{hint}")
+    return "invalid " + "; ".join(problems)
 
 
 def require_credentials(provider: str, block_name: str | None) -> None:

@@ -23,6 +23,9 @@ from interviews.emulator import EmulatorControl, EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "matched_personas.jsonl"
+# The instant every test runs at (interviews/clock.py): the day the catalog's facts were read.
+# Claude Sonnet 4.5 is deprecated then and still takes batches (it retires 2026-11-30).
+FROZEN_NOW = "2026-11-27T12:00:00Z"
 
 _HERMETIC_ENV = (
     "ANTHROPIC_API_KEY",
@@ -55,6 +58,20 @@ _HERMETIC_ENV = (
     "INTERVIEWS_DATA_DIR",
     "INTERVIEWS_LEDGER_URL",
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _frozen_clock() -> Iterator[None]:
+    """Freeze the project's clock for the whole session, in the environment so that every CLI a
+    test starts (subprocess, pseudo-terminal) inherits it: no test depends on today's date.
+    A test that needs another day sets INTERVIEWS_NOW itself (monkeypatch or a child's env)."""
+    before = os.environ.get("INTERVIEWS_NOW")
+    os.environ["INTERVIEWS_NOW"] = FROZEN_NOW
+    yield
+    if before is None:
+        os.environ.pop("INTERVIEWS_NOW", None)
+    else:
+        os.environ["INTERVIEWS_NOW"] = before
 
 
 @pytest.fixture(autouse=True)

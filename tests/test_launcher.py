@@ -113,7 +113,9 @@ def test_typed_answers_prepare_a_batch_and_send_nothing(emu, control, data_dir: 
     screen = screen_text(child)
     assert "? Provider: anthropic" in screen
     assert "? Model: claude-opus-5-5" in screen
-    assert "BATCH  retires 2026-11-30, use claude-sonnet-5-5" in screen  # the guide's model
+    # the guide's model on the session's frozen day (tests/conftest.py, 2026-11-27): retiring,
+    # still taking batches
+    assert "BATCH  retires 2026-11-30, use claude-sonnet-5-5" in screen
     assert "claude-opus-4-1" not in screen  # retired: not offered
     assert "? How many interviews? (24 in the file) (Enter: 24) 7" in screen
     assert "? Use Batch API? (yes/no, Enter: no) Yes" in screen
@@ -241,6 +243,44 @@ def test_retired_model_is_refused_in_one_clear_line(data_dir: Path) -> None:
             "served; use claude-opus-5-5" in result.stderr
         )
         assert "Traceback" not in result.stderr
+    assert not any(data_dir.iterdir())
+
+
+GUIDE_MODEL = "claude-sonnet-4-5-20250929"
+
+
+@pytest.mark.parametrize(
+    ("now", "listed"),
+    [
+        ("2026-11-29T12:00:00Z", "no batch now  retires 2026-11-30, use claude-sonnet-5-5"),
+        ("2026-12-05T12:00:00Z", None),  # retired: not offered
+    ],
+)
+def test_the_model_list_follows_the_clock(emu, now: str, listed: str | None) -> None:
+    child = spawn_launch(["--provider", "anthropic"], launch_env(emu, INTERVIEWS_NOW=now))
+    child.expect("Model:")
+    child.expect("claude-opus-4-5-20251101")  # the last model listed before the guide's
+    child.sendcontrol("c")
+    child.expect("Cancelled: nothing was prepared or sent.")
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = screen_text(child)
+    lines = [line for line in screen.splitlines() if GUIDE_MODEL in line]
+    if listed is None:
+        assert not lines
+    else:
+        assert lines and all(listed in line for line in lines)
+    assert "claude-opus-4-1" not in screen
+
+
+def test_a_model_retired_by_the_clock_is_refused_in_one_clear_line(data_dir: Path) -> None:
+    args = ["launch", "--yes", "--batch", "--model", GUIDE_MODEL, "--data-dir", str(data_dir)]
+    result = cli(*args, env={"INTERVIEWS_NOW": "2026-12-05T12:00:00Z"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: Claude Sonnet 4.5 (claude-sonnet-4-5-20250929) retired on 2026-11-30 and is no "
+        "longer served; use claude-sonnet-5-5 (`interviews models --provider anthropic`)"
+    )
     assert not any(data_dir.iterdir())
 
 

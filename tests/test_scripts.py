@@ -82,32 +82,44 @@ def test_guide_batch_commands_create_the_files_and_print_the_submit_command(
     assert len(request_files(data_dir)) == 2
 
 
+GUIDE_COMMAND = ("--provider", "anthropic", "--model", GUIDE_MODEL, "--count", "5000")
+
+
 def test_guide_command_as_written_explains_the_retiring_model(data_dir: Path) -> None:
+    # on the session's day (2026-11-27) the guide's model still takes batches: the retirement
+    # note, then the sample's 24 personas are too few
+    result = script(CONDUCT, *GUIDE_COMMAND, "--start-index", "0", "--batch", data_dir=data_dir)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert batch_refusal(get_model("anthropic", GUIDE_MODEL)) is None
+    assert "retires on 2026-11-30: batches are accepted through 2026-11-28" in result.stdout
+    assert "successor: claude-sonnet-5-5" in result.stdout
+    assert "asks for 5000 interviews from index 0, but the file has 24" in result.stderr
+    assert "interviews sample-data" in result.stderr
+    assert not request_files(data_dir)
+
+
+@pytest.mark.parametrize(
+    ("now", "when"), [("2026-11-29T12:00:00Z", "retires on"), ("2026-12-05", "retired on")]
+)
+def test_guide_command_inside_the_window_is_refused_naming_the_successor(
+    data_dir: Path, now: str, when: str
+) -> None:
     result = script(
         CONDUCT,
-        "--provider",
-        "anthropic",
-        "--model",
-        GUIDE_MODEL,
-        "--count",
-        "5000",
+        *GUIDE_COMMAND,
         "--start-index",
         "0",
         "--batch",
         data_dir=data_dir,
+        env={"INTERVIEWS_NOW": now},
     )
-    output = result.stdout + result.stderr
     assert result.returncode == 1
-    assert "Traceback" not in output
-    refusal = batch_refusal(get_model("anthropic", GUIDE_MODEL))
-    if refusal:  # from 2026-11-29 (UTC): refused in one line naming the date and successor
-        assert result.stderr.startswith("error: Claude Sonnet 4.5 (claude-sonnet-4-5-20250929)")
-        assert "2026-11-30" in result.stderr and "claude-sonnet-5-5" in result.stderr
-    else:  # until then: the retirement note, then the sample's 24 personas are too few
-        assert "retires on 2026-11-30: batches are accepted through 2026-11-28" in result.stdout
-        assert "successor: claude-sonnet-5-5" in result.stdout
-        assert "asks for 5000 interviews from index 0, but the file has 24" in result.stderr
-        assert "interviews sample-data" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.startswith(
+        f"error: Claude Sonnet 4.5 (claude-sonnet-4-5-20250929) {when} 2026-11-30"
+    )
+    assert "claude-sonnet-5-5" in result.stderr
     assert not request_files(data_dir)
 
 

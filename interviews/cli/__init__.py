@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from interviews import clock
 from interviews.cli import (
     data_commands,
     emulator_commands,
@@ -39,6 +40,7 @@ app.add_typer(emulator_commands.app, name="emulator")
 def main() -> None:
     """Console entry point: expected errors print one line and exit 1, no traceback."""
     try:
+        clock.now()  # a bad INTERVIEWS_NOW stops every command before it starts, not mid-run
         app()
     except InterviewsError as exc:
         print_error(str(exc))

@@ -4,12 +4,12 @@ sample-data, models."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from interviews import clock
 from interviews.cli.output import console, print_rows
 from interviews.errors import InputError
 
@@ -96,7 +96,7 @@ def prepare(
     dirs = DataDirs(_data_dir(data_dir))
     from interviews.requests import request_file_path
 
-    canonical = request_file_path(dirs.requests, provider, datetime.now(UTC))
+    canonical = request_file_path(dirs.requests, provider, clock.now())
     prepared = prepare_requests(
         params,
         dirs=dirs,
@@ -112,7 +112,8 @@ def prepare(
             f"({chunk.request_count} requests, {chunk.byte_count:,} bytes)"
         )
     if info.retires:
-        console.print(f"[yellow]note:[/yellow] {info.label()}; successor: {info.successor}")
+        successor = f"; successor: {info.successor}" if info.successor else ""
+        console.print(f"[yellow]note:[/yellow] {info.label()}{successor}")
     if info.note:
         console.print(f"[yellow]note:[/yellow] {info.name}: {info.note}", highlight=False)
     asks = f" --protocol {protocol}" if protocol else ""
@@ -240,12 +241,9 @@ def estimate(
         f"{costs.money(est.realtime)} real-time, {costs.money(est.batch)} batch", highlight=False
     )
     if info.retires:
-        today = datetime.now(UTC).date()
-        verb = "retired" if today >= info.retires else "retires"
-        console.print(
-            f"[yellow]note:[/yellow] {info.name} {verb} on {info.retires}; "
-            f"use {info.successor} for new runs"
-        )
+        verb = "retired" if info.is_retired() else "retires"
+        use = f"; use {info.successor} for new runs" if info.successor else ""
+        console.print(f"[yellow]note:[/yellow] {info.name} {verb} on {info.retires}{use}")
 
 
 def sample_data(
@@ -272,10 +270,11 @@ def models(provider: Provider = "anthropic") -> None:
     table.add_column("model", no_wrap=True)
     for column in ("status", "batch", "real-time in/out", "batch in/out", "retires"):
         table.add_column(column)
+    today = clock.today()
     for m in models_for(provider):
         table.add_row(
             m.id,
-            m.status,
+            m.status_on(today),
             "🔄 BATCH" if m.batch else "",
             f"${m.input} / ${m.output}",
             f"${m.batch_input} / ${m.batch_output}",

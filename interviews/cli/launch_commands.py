@@ -16,12 +16,13 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from interviews import clock
 from interviews.cli.data_commands import DataDir
 from interviews.cli.output import console
 from interviews.errors import CatalogError, InputError
@@ -136,12 +137,6 @@ def batch_refusal(model: ModelInfo, now: datetime | None = None) -> str | None:
     return None
 
 
-def is_retired(model: ModelInfo, today=None) -> bool:
-    """Whether the provider no longer serves `model` (retired status or date passed)."""
-    today = today or datetime.now(UTC).date()
-    return model.status == "retired" or (model.retires is not None and today >= model.retires)
-
-
 def retirement_note(model: ModelInfo) -> str:
     """When a retiring model still takes batches and real-time calls, and its successor."""
     from datetime import timedelta
@@ -155,7 +150,8 @@ def retirement_note(model: ModelInfo) -> str:
     return (
         f"{model.name} ({model.id}) retires on {model.retires.isoformat()}: batches are "
         f"accepted through {last_batch_day.isoformat()} (the {window.total_seconds() / 3600:.0f}"
-        f" h batch window), real-time calls until retirement; successor: {model.successor}"
+        f" h batch window), real-time calls until retirement"
+        + (f"; successor: {model.successor}" if model.successor else "")
     )
 
 
@@ -169,8 +165,9 @@ def model_title(model: ModelInfo, now: datetime | None = None) -> str:
         parts.append(BATCH_MARK)
     elif model.batch:
         parts.append("no batch now")
-    if model.retires:
-        parts.append(f"retires {model.retires.isoformat()}, use {model.successor}")
+    if model.retires:  # the launcher never lists retired models: this one is retiring
+        use = f", use {model.successor}" if model.successor else ""
+        parts.append(f"retires {model.retires.isoformat()}{use}")
     return "  ".join(parts)
 
 
@@ -180,14 +177,15 @@ def _choose_model(asker: Asker, provider: str, model: str | None) -> ModelInfo:
 
     if model is not None:
         info = get_model(provider, model)
-        if is_retired(info):
+        if info.is_retired():
             raise CatalogError(
                 f"{info.name} ({info.id}) retired on {info.retires} and is no longer served; "
                 f"use {info.successor or 'a current model'} "
                 f"(`interviews models --provider {provider}`)"
             )
         return info
-    offered = [m for m in models_for(provider) if not is_retired(m)]
+    today = clock.today()
+    offered = [m for m in models_for(provider) if not m.is_retired(today)]
     chosen = asker.select(
         "Model:",
         [(m.id, model_title(m)) for m in offered],
