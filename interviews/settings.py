@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         "hint to follow; the Anthropic and OpenAI SDKs follow retry-after).",
     )
 
+    max_line_bytes: int = Field(
+        default=64 << 20,
+        ge=1024,
+        description="Longest line read from a results (or other JSONL) file, in bytes; a longer "
+        "line is reported and skipped, never read whole.",
+    )
+
 
 def get_settings() -> Settings:
     """Read settings from the environment now (never at import time)."""
