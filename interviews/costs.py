@@ -19,25 +19,13 @@ DEFAULT_OUTPUT_TOKENS = 2000
 MAX_TOKENS_PER_REQUEST = 100_000_000
 
 
-def usable_tokens(*counts: object) -> bool:
-    """True if every count is a whole number from 0 to `MAX_TOKENS_PER_REQUEST`.
-
-    A provider's usage is untrusted input: a string, float, bool, negative or huge count would
-    raise a TypeError or price a wrong cost, so callers record such a usage as unknown (None).
-    Exact types only (bool is an int subclass); this runs once per interview, so it is lean.
-    """
-    for count in counts:
-        if type(count) is not int or not 0 <= count <= MAX_TOKENS_PER_REQUEST:
-            return False
-    return True
-
-
 def token_counts(usage: object, keys: tuple[str | tuple[str, str], ...]) -> list[int] | None:
     """The counts at `keys` of a provider's usage object (a key, or (key, subkey) for a nested
     count such as OpenAI's `prompt_tokens_details.cached_tokens`), or None if any is unusable.
 
-    A missing usage, object or count (or JSON null) reads as 0, as providers omit what is
-    zero; anything that is not a whole number from 0 to `MAX_TOKENS_PER_REQUEST` makes the
+    A provider's usage is untrusted input. A missing usage, object or count (or JSON null)
+    reads as 0, as providers omit what is zero; anything else that is not a whole number from
+    0 to `MAX_TOKENS_PER_REQUEST` (a string, float, bool, negative or huge count) makes the
     whole usage unknown (None) rather than a TypeError or a wrong cost.
     """
     if usage is None:
@@ -45,19 +33,20 @@ def token_counts(usage: object, keys: tuple[str | tuple[str, str], ...]) -> list
     if type(usage) is not dict:
         return None
     counts = []
-    for key in keys:
-        if type(key) is tuple:
-            inner = usage.get(key[0])
-            if inner is None:
-                counts.append(0)
-                continue
-            if type(inner) is not dict:
-                return None
-            value = inner.get(key[1])
-        else:
+    for key in keys:  # lean on purpose: this runs once per interview
+        if type(key) is str:
             value = usage.get(key)
-        counts.append(0 if value is None else value)
-    return counts if usable_tokens(*counts) else None
+        else:
+            inner = usage.get(key[0])
+            if inner is not None and type(inner) is not dict:
+                return None
+            value = None if inner is None else inner.get(key[1])
+        if value is None:
+            value = 0
+        elif type(value) is not int or not 0 <= value <= MAX_TOKENS_PER_REQUEST:
+            return None
+        counts.append(value)
+    return counts
 
 
 # Not frozen: a frozen dataclass's __init__ costs 3-4× more, and a conversion builds one per
