@@ -138,7 +138,7 @@ def _run_round(
     chains = []
     for chunk, job in ready:
         waited = job if params.detach else wait_batch.submit(job, context)
-        path = download_results.submit(chunk.id, waited, context)
+        path = download_results.submit(chunk.id, waited, context, params.refetch_results)
         converted = convert_results.submit(
             chunk.id, path, waited, plan.model.id, context, params.record_files
         )

@@ -118,7 +118,7 @@ class Conversation:
     record's transcript), their usage, and the question the outcome answers."""
 
     turns: list[dict[str, str]]
-    usage: Usage
+    usage: Usage | None  # None: some turn's usage was unusable (unknown)
     question: str
 
 
@@ -132,7 +132,9 @@ class RequestOutcome:
     status: OutcomeStatus
     text: str | None = None
     finish_reason: str | None = None
-    usage: Usage = field(default_factory=Usage)
+    # None: the provider's token counts were unusable (not whole numbers in range); the answer
+    # is kept and its usage and cost are unknown
+    usage: Usage | None = field(default_factory=Usage)
     error: RequestError | None = None
     provider_model: str | None = None
     # set in a multi-question interview (real time): what came before this answer

@@ -14,6 +14,41 @@ DEFAULT_INPUT_TOKENS = 3000
 DEFAULT_OUTPUT_TOKENS = 2000
 
 
+# The most tokens one request may report in one usage field. Context windows are ~2M tokens;
+# a count above this is not a real one, and pricing it would make a wrong (huge) cost.
+MAX_TOKENS_PER_REQUEST = 100_000_000
+
+
+def token_counts(usage: object, keys: tuple[str | tuple[str, str], ...]) -> list[int] | None:
+    """The counts at `keys` of a provider's usage object (a key, or (key, subkey) for a nested
+    count such as OpenAI's `prompt_tokens_details.cached_tokens`), or None if any is unusable.
+
+    A provider's usage is untrusted input. A missing usage, object or count (or JSON null)
+    reads as 0, as providers omit what is zero; anything else that is not a whole number from
+    0 to `MAX_TOKENS_PER_REQUEST` (a string, float, bool, negative or huge count) makes the
+    whole usage unknown (None) rather than a TypeError or a wrong cost.
+    """
+    if usage is None:
+        return [0] * len(keys)
+    if type(usage) is not dict:
+        return None
+    counts = []
+    for key in keys:  # lean on purpose: this runs once per interview
+        if type(key) is str:
+            value = usage.get(key)
+        else:
+            inner = usage.get(key[0])
+            if inner is not None and type(inner) is not dict:
+                return None
+            value = None if inner is None else inner.get(key[1])
+        if value is None:
+            value = 0
+        elif type(value) is not int or not 0 <= value <= MAX_TOKENS_PER_REQUEST:
+            return None
+        counts.append(value)
+    return counts
+
+
 # Not frozen: a frozen dataclass's __init__ costs 3-4× more, and a conversion builds one per
 # interview (a million per large run). Nothing mutates a Usage; `+` returns a new one.
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,6 +19,62 @@ from interviews.errors import InputError
 
 # Request, chunk and result files run to hundreds of MB: large buffers mean few write calls.
 WRITE_BUFFER = 1 << 20
+
+# The longest line a results (or other JSONL) file may have, in bytes, newline excluded. A real
+# answer is a few KB (a 300k-token answer is ~1.2 MB), so 64 MiB is generous; a longer line is
+# reported and skipped, never read whole (orjson would hold it ~3 times over). Setting:
+# INTERVIEWS_MAX_LINE_BYTES.
+MAX_LINE_BYTES = 64 << 20
+# An over-long line is skipped in pieces of this size.
+_SKIP_PIECE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class OverlongLine:
+    """Stands in for a line longer than the limit: only its size (bytes, newline included)."""
+
+    size: int
+
+    def problem(self, limit: int) -> str:
+        """What is wrong with the line, for a one-line report."""
+        return f"line of {self.size:,} bytes is longer than the {limit:,}-byte limit"
+
+
+def max_line_bytes() -> int:
+    """The line limit: INTERVIEWS_MAX_LINE_BYTES, or `MAX_LINE_BYTES`."""
+    from interviews.settings import get_settings
+
+    return get_settings().max_line_bytes
+
+
+def read_lines(
+    handle: IO[bytes], limit: int | None = None
+) -> Iterator[tuple[int, bytes | OverlongLine]]:
+    """Yield (1-based line number, raw line) for every line of a binary file, in bounded memory.
+
+    A line longer than `limit` bytes (default: `max_line_bytes()`) is never held whole: it is
+    skipped in 1 MiB pieces and yielded as an `OverlongLine` with its size, and reading goes on.
+    """
+    if limit is None:
+        limit = max_line_bytes()
+    readline = handle.readline
+    number = 0
+    while True:
+        raw = readline(limit + 1)  # a line of exactly `limit` bytes plus its newline fits
+        if not raw:
+            return
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            size = len(raw)
+            del raw  # not kept while the rest is skipped
+            while True:
+                piece = readline(_SKIP_PIECE)
+                size += len(piece)
+                if not piece or piece.endswith(b"\n"):
+                    break
+            yield number, OverlongLine(size)
+            continue
+        yield number, raw
 
 
 def dumps_line(value: Any) -> bytes:
@@ -56,10 +113,18 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (1-based line number, value) for every non-blank line of a JSONL file.
 
     Raises:
-        InputError: on a malformed line, naming the file and the line.
+        InputError: on a malformed or over-long line, naming the file and the line.
     """
+    limit = max_line_bytes()
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in read_lines(handle, limit):
+            if isinstance(raw, OverlongLine):
+                raise InputError(
+                    f"{raw.problem(limit)} (INTERVIEWS_MAX_LINE_BYTES); each line must be one "
+                    "JSON object",
+                    path=str(path),
+                    line=number,
+                )
             try:
                 value = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:

@@ -32,7 +32,7 @@ from interviews.errors import (
     PermanentProviderError,
     TransientProviderError,
 )
-from interviews.jsonl import atomic_writer, dumps_line
+from interviews.jsonl import OverlongLine, atomic_writer, dumps_line, read_lines
 from interviews.ledger import BatchRow, ChunkRow, Ledger
 from interviews.polling import Backoff, wait_for_batch
 from interviews.preparation import (
@@ -51,6 +51,7 @@ from interviews.records import (
     load_index,
     write_records,
 )
+from interviews.result_lines import ResultProblems
 from interviews.spec import BatchRunParameters
 
 
@@ -127,9 +128,14 @@ def prepare_run(
         request_count=prepared.request_count,
         estimate_usd=str(expected),
         files=prepared.chunks,
-        params_json=params.model_copy(update={"run_id": run_id}).model_dump_json(),
+        params_json=_stored_params(params, run_id),
     )
     return _stored_plan(ledger, run_id, model, resumed=False)
+
+
+def _stored_params(params: BatchRunParameters, run_id: str) -> str:
+    """The parameters `collect` resumes the run with (a refetch is for one invocation only)."""
+    return params.model_copy(update={"run_id": run_id, "refetch_results": False}).model_dump_json()
 
 
 def _stored_plan(ledger: Ledger, run_id: str, model: ModelInfo, *, resumed: bool) -> RunPlan:
@@ -225,7 +231,7 @@ def prepare_turn(
         request_count=count,
         estimate_usd=str(est.batch),
         files=files,
-        params_json=params.model_copy(update={"run_id": run_id}).model_dump_json(),
+        params_json=_stored_params(params, run_id),
     )
     return _stored_plan(ledger, run_id, model, resumed=False)
 
@@ -387,10 +393,14 @@ def wait_chunk(
 
 
 def _count_result_lines(path: Path) -> int:
-    """Number of complete, parseable lines; a cut-off last line does not count."""
+    """Number of complete, parseable lines; a cut-off last line does not count (an over-long
+    line does: it is reported when converting, never read whole)."""
     count = 0
     with path.open("rb") as handle:
-        for raw in handle:
+        for _, raw in read_lines(handle):
+            if isinstance(raw, OverlongLine):
+                count += 1
+                continue
             if not raw.strip():
                 continue
             if not raw.endswith(b"\n"):
@@ -403,12 +413,21 @@ def _count_result_lines(path: Path) -> int:
 
 
 def download_chunk(
-    chunk: ChunkRow, job: BatchJob, *, adapter: BatchAdapter, ledger: Ledger, dirs: DataDirs
+    chunk: ChunkRow,
+    job: BatchJob,
+    *,
+    adapter: BatchAdapter,
+    ledger: Ledger,
+    dirs: DataDirs,
+    refetch: bool = False,
 ) -> Path:
     """Download the batch's raw results to `batch_results/`, once, and check they are whole.
 
     A batch the provider refused as a whole (input validation failed) has no results; an
     empty file stands for them, and the batch's own errors go into every record.
+
+    With `refetch`, results downloaded before are fetched again (after a bad results line):
+    the old file is kept, renamed `….replaced-N.jsonl`, never deleted.
 
     Raises:
         TransientProviderError: fewer complete lines than the provider says finished (a
@@ -418,7 +437,10 @@ def download_chunk(
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", job.batch_id.rsplit("/", 1)[-1])
     dest = dirs.results / f"batch_output_{adapter.provider}_{name}.jsonl"
     if chunk.results_path is not None and chunk.results_path.exists():
-        return chunk.results_path
+        if not refetch:
+            return chunk.results_path
+        set_aside(chunk.results_path)
+        ledger.update_chunk(chunk.id, results_path=None)  # a failed download fetches again
     if job.status is BatchStatus.FAILED and (job.errors or not job.counts.total):
         with atomic_writer(dest):  # refused as a whole: there are no results to fetch
             pass
@@ -438,6 +460,18 @@ def download_chunk(
     return dest
 
 
+def set_aside(path: Path) -> Path:
+    """Rename `path` to the first free `{stem}.replaced-N{suffix}` beside it (nothing is
+    deleted: the earlier download stays for inspection); return the new path."""
+    number = 1
+    while True:
+        kept = path.with_name(f"{path.stem}.replaced-{number}{path.suffix}")
+        if not kept.exists():
+            path.rename(kept)
+            return kept
+        number += 1
+
+
 def convert_chunk(
     chunk: ChunkRow,
     results_path: Path,
@@ -452,6 +486,9 @@ def convert_chunk(
 
     Every record goes into the chunk's part of the run's consolidated JSONL
     (`runs/{run_id}/records/`), and into `records_dir/{custom_id}.json` unless it is None.
+    Bad result lines are skipped and reported in the summary's `problems` (their requests get
+    `missing` records); an answer in the chunk's earlier part (a re-run, or results fetched
+    again) is never replaced by a failure.
     """
     adapter_cls = get_adapter_class(job.provider)
     context = RecordContext(
@@ -472,16 +509,19 @@ def convert_chunk(
         )
     part = dirs.run(chunk.run_id) / "records" / f"r{chunk.round}_c{chunk.chunk_index:03d}.jsonl"
     history = dirs.run(chunk.run_id) / "history.jsonl"  # a later question of a protocol
+    problems = ResultProblems()
     with atomic_writer(part) as sink:
         summary = write_records(
-            adapter_cls.parse_results(results_path),
+            adapter_cls.parse_results(results_path, problems),
             index=load_index(chunk.index_path),
             context=context,
             interviews_dir=records_dir,
             missing_error=missing_error,
             on_record=lambda record: sink.write(dumps_line(record)),
             history=history if history.exists() else None,
+            previous=part,
         )
+    summary.problems = problems
     ledger.update_chunk(chunk.id, status="converted")
     return summary
 

@@ -239,7 +239,10 @@ def summarize_records(path: Path) -> ConvertSummary:
         for raw in records:
             record = orjson.loads(raw)
             summary.statuses[record["status"]] += 1
-            summary.usage = summary.usage + Usage(**(record.get("usage") or {}))
+            usage = record.get("usage")
+            if usage is None and record["status"] == "succeeded":
+                summary.usage_unknown += 1  # unusable token counts: the cost is incomplete
+            summary.usage = summary.usage + Usage(**(usage or {}))
             summary.cost += Decimal(str(record.get("cost_usd") or 0))
     summary.cost_realtime = summary.cost
     return summary

@@ -23,7 +23,9 @@ from interviews import clock
 from interviews.batch_types import Conversation, OutcomeStatus, RequestError, RequestOutcome
 from interviews.catalog import ModelInfo
 from interviews.costs import Usage, prices, usage_cost
+from interviews.errors import InputError
 from interviews.jsonl import atomic_writer, iter_jsonl
+from interviews.result_lines import ResultProblems, shown, valid_custom_id
 
 MISSING = "missing"
 
@@ -53,6 +55,9 @@ class ConvertSummary:
     kept_earlier_answers: int = 0
     retryable: list[str] = field(default_factory=list)
     retryable_statuses: Counter = field(default_factory=Counter)
+    # answers whose usage was unusable: their cost is unknown, so `cost` is a lower bound
+    usage_unknown: int = 0
+    problems: ResultProblems = field(default_factory=ResultProblems)
 
     def add(self, other: ConvertSummary) -> None:
         """Fold another summary into this one."""
@@ -64,6 +69,8 @@ class ConvertSummary:
         self.kept_earlier_answers += other.kept_earlier_answers
         self.retryable.extend(other.retryable)
         self.retryable_statuses.update(other.retryable_statuses)
+        self.usage_unknown += other.usage_unknown
+        self.problems.add(other.problems)
 
     def supersede_retryable(self) -> None:
         """Forget the outcomes that a retry round is about to replace (they get new records)."""
@@ -76,6 +83,18 @@ class ConvertSummary:
     def total(self) -> int:
         """Number of records."""
         return sum(self.statuses.values())
+
+
+def record_path(folder: str | Path, custom_id: str) -> str:
+    """The path of the record file of `custom_id` in `folder`: the one place such a path is
+    built, so an id from an untrusted results file can never name a file elsewhere.
+
+    Raises:
+        InputError: `custom_id` is not a valid id (`^[a-z0-9_-]{1,63}$`).
+    """
+    if not valid_custom_id(custom_id):
+        raise InputError(f"custom_id {shown(custom_id)} is not a valid id; no record written")
+    return f"{folder}/{custom_id}.json"
 
 
 def persona_id_from_custom_id(custom_id: str) -> int | str:
@@ -122,7 +141,10 @@ class RecordMaker:
         conversation = conversation or outcome.conversation
         if conversation is not None:
             transcript = [*conversation.turns, {"role": "user", "content": conversation.question}]
-            usage = conversation.usage + usage
+            # one unknown turn makes the whole interview's usage unknown
+            usage = (
+                None if usage is None or conversation.usage is None else conversation.usage + usage
+            )
         elif question is None:
             transcript = []
         else:
@@ -143,14 +165,17 @@ class RecordMaker:
             "round": context.round,
             "status": str(outcome.status),
             "finish_reason": outcome.finish_reason,
-            "usage": {
+            # null: the provider's token counts were unusable, so usage and cost are unknown
+            "usage": None
+            if usage is None
+            else {
                 "input_tokens": usage.input_tokens,
                 "output_tokens": usage.output_tokens,
                 "cache_read_tokens": usage.cache_read_tokens,
                 "cache_write_tokens": usage.cache_write_tokens,
                 "reasoning_tokens": usage.reasoning_tokens,
             },
-            "cost_usd": float(round(self.prices.cost(usage), 8)),
+            "cost_usd": None if usage is None else float(round(self.prices.cost(usage), 8)),
             "error": None if error is None else error.as_dict(),
         }
 
@@ -255,8 +280,13 @@ def write_records(
     on_record: Callable[[dict[str, Any]], None] | None = None,
     missing_error: RequestError | None = None,
     history: Path | None = None,
+    previous: Path | None = None,
 ) -> ConvertSummary:
     """Write one record per outcome, plus a `missing` record per indexed request without one.
+
+    A request with several result lines gets one record: its first answer if it has one, else
+    its first failure (so failures are written after the answers); the other lines are
+    reported in `unexpected_ids`.
 
     Args:
         outcomes: normalized outcomes, in any order.
@@ -270,6 +300,9 @@ def write_records(
             provider's results had no line for it).
         history: the run's `history.jsonl` that index entries point into (a later question of
             an interview protocol), or None.
+        previous: records JSONL of an earlier conversion of the same requests (a re-run, or
+            results fetched again): an answer there is kept, and passed on, for a request
+            that has no answer now.
     """
     summary = ConvertSummary()
     make_record = RecordMaker(context)
@@ -280,8 +313,11 @@ def write_records(
     # per record would cost more than building the record.
     tokens = [0, 0, 0, 0, 0]
     statuses: dict[str, int] = {}
+    answered_before = _answered_offsets(previous) if previous is not None else {}
 
-    earlier = open(history, "rb") if history is not None else None  # noqa: SIM115 (closed below)
+    # both closed below
+    earlier = open(history, "rb") if history is not None else None  # noqa: SIM115
+    before = open(previous, "rb") if answered_before else None  # noqa: SIM115
 
     def emit(
         outcome: RequestOutcome,
@@ -289,12 +325,21 @@ def write_records(
         question: str | None,
         history_at: int | None = None,
     ) -> None:
-        conversation = None
-        if history_at is not None and earlier is not None:
-            conversation = _conversation_at(earlier, history_at, question or "")
-        record = make_record(outcome, persona_id, question, conversation)
+        at = answered_before.get(outcome.custom_id) if answered_before else None
+        if at is not None and outcome.status is not OutcomeStatus.SUCCEEDED:
+            before.seek(at)  # an answer from an earlier conversion is never replaced
+            record = orjson.loads(before.readline())
+            usage_dict = record.get("usage")
+            usage = None if usage_dict is None else Usage(**usage_dict)
+            summary.kept_earlier_answers += 1
+        else:
+            conversation = None
+            if history_at is not None and earlier is not None:
+                conversation = _conversation_at(earlier, history_at, question or "")
+            record = make_record(outcome, persona_id, question, conversation)
+            usage = outcome.usage
         if interviews_dir is not None:
-            path = f"{folder}/{outcome.custom_id}.json"
+            path = record_path(folder, record["custom_id"])
             if _keeps_earlier_answer(path, record):
                 summary.kept_earlier_answers += 1
             else:
@@ -303,41 +348,57 @@ def write_records(
             on_record(record)
         status = record["status"]
         statuses[status] = statuses.get(status, 0) + 1
-        usage = outcome.usage
-        tokens[0] += usage.input_tokens
-        tokens[1] += usage.output_tokens
-        tokens[2] += usage.cache_read_tokens
-        tokens[3] += usage.cache_write_tokens
-        tokens[4] += usage.reasoning_tokens
-        if outcome.error is not None and outcome.error.transient:
+        if usage is None:
+            summary.usage_unknown += 1
+        else:
+            tokens[0] += usage.input_tokens
+            tokens[1] += usage.output_tokens
+            tokens[2] += usage.cache_read_tokens
+            tokens[3] += usage.cache_write_tokens
+            tokens[4] += usage.reasoning_tokens
+        error = outcome.error
+        if status != OutcomeStatus.SUCCEEDED and error is not None and error.transient:
             summary.retryable.append(outcome.custom_id)
             summary.retryable_statuses[status] += 1
 
+    # Requests not answered yet. Popping from a copy of the index (not a set of seen ids)
+    # keeps a million-request conversion small: the copy shares every key and value.
+    pending = dict(index) if index is not None else None
+    seen: set[str] = set()  # without an index: the ids met so far
+
+    def first_line(custom_id: str) -> tuple | None:
+        """The request's index entry at its first result line; None for a repeated line or
+        one we never asked for."""
+        if pending is not None:
+            return pending.pop(custom_id, None)
+        if custom_id in seen:
+            return None
+        seen.add(custom_id)
+        return (persona_id_from_custom_id(custom_id), None)
+
+    # failures wait until every line is read: a later line for the same request may answer it
+    failed: dict[str, tuple[RequestOutcome, tuple]] = {}
     try:
-        if index is not None:
-            # Requests not answered yet, in request order. Popping from a copy (not a set of
-            # seen ids) keeps a million-request conversion small: the copy shares every key and
-            # value.
-            pending = dict(index)
-            for outcome in outcomes:
-                entry = pending.pop(outcome.custom_id, None)
-                if entry is None:  # a line we never asked for, or a second line for a request:
-                    summary.unexpected_ids.append(outcome.custom_id)  # report it, no record
-                    continue
+        for outcome in outcomes:
+            custom_id = outcome.custom_id
+            entry = first_line(custom_id)
+            if entry is None:  # a second line for a request, or one we never asked for:
+                summary.unexpected_ids.append(custom_id)  # reported; no record of its own
+                if outcome.status is OutcomeStatus.SUCCEEDED and custom_id in failed:
+                    emit(outcome, *failed.pop(custom_id)[1])  # the answer wins
+                continue
+            if outcome.status is OutcomeStatus.SUCCEEDED:
                 emit(outcome, *entry)
-            for custom_id, entry in pending.items():
-                emit(_missing_outcome(custom_id, missing_error), *entry)
-        else:
-            seen: set[str] = set()
-            for outcome in outcomes:
-                if outcome.custom_id in seen:
-                    summary.unexpected_ids.append(outcome.custom_id)
-                    continue
-                seen.add(outcome.custom_id)
-                emit(outcome, persona_id_from_custom_id(outcome.custom_id), None)
+            else:
+                failed[custom_id] = (outcome, entry)
+        for outcome, entry in failed.values():
+            emit(outcome, *entry)
+        for custom_id, entry in (pending or {}).items():
+            emit(_missing_outcome(custom_id, missing_error), *entry)
     finally:
-        if earlier is not None:
-            earlier.close()
+        for handle in (earlier, before):
+            if handle is not None:
+                handle.close()
 
     summary.usage = Usage(*tokens)
     summary.statuses.update(statuses)
@@ -348,12 +409,32 @@ def write_records(
     return summary
 
 
+def _answered_offsets(path: Path) -> dict[str, int]:
+    """`custom_id → byte offset` of the answered records in a records JSONL (none if there is
+    no such file; a line cut off by a crash is skipped)."""
+    offsets: dict[str, int] = {}
+    if not path.exists():
+        return offsets
+    position = 0
+    with path.open("rb") as lines:
+        for raw in lines:
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                record = None
+            if record is not None and record.get("status") == OutcomeStatus.SUCCEEDED:
+                offsets[record["custom_id"]] = position
+            position += len(raw)
+    return offsets
+
+
 def _conversation_at(history: BinaryIO, offset: int, question: str) -> Conversation:
     """The conversation before a protocol question: the earlier record at `offset` of the
     run's history file (its transcript and usage), going on with `question`."""
     history.seek(offset)
     earlier = orjson.loads(history.readline())
-    return Conversation(earlier["transcript"], Usage(**earlier["usage"]), question)
+    usage = earlier["usage"]
+    return Conversation(earlier["transcript"], None if usage is None else Usage(**usage), question)
 
 
 def _missing_outcome(custom_id: str, error: RequestError | None) -> RequestOutcome:

@@ -54,6 +54,11 @@ class RunReport:
             "statuses": {str(k): v for k, v in sorted(s.statuses.items())},
             "kept_earlier_answers": s.kept_earlier_answers,
             "unexpected_result_ids": s.unexpected_ids,
+            # answers whose token counts were unusable: kept, cost unknown (cost is a floor)
+            "usage_unknown": s.usage_unknown,
+            "cost_complete": not s.usage_unknown,
+            "skipped_result_lines": s.problems.skipped,
+            "result_line_problems": s.problems.lines(),
             "usage": s.usage.as_dict(),
             "cost_usd": self._costs(ratio),
             "batches": [
@@ -132,6 +137,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("Tokens in / out", f"{usage['input_tokens']:,} / {usage['output_tokens']:,}"),
         *_cost_rows(cost),
+        *_problem_rows(summary),
         ("Actual / estimate", "n/a" if ratio is None else f"{ratio:.2f}×"),
         ("Records", summary["interviews_dir"] or "(per-interview files off)"),
         ("All records (JSONL)", summary.get("records_jsonl", "")),
@@ -140,6 +146,35 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         for b in summary["batches"]
         if b.get("errors")
     ]
+
+
+def _problem_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows for untrusted results that were not whole: unknown usage, skipped lines."""
+    rows = []
+    if summary.get("usage_unknown"):
+        unknown = summary["usage_unknown"]
+        rows.append(
+            (
+                "Cost incomplete",
+                (
+                    f"{unknown:,} answer(s) had unusable token counts (usage and cost null in "
+                    "their records); the cost above leaves them out"
+                ),
+            )
+        )
+    if summary.get("skipped_result_lines"):
+        skipped = summary["skipped_result_lines"]
+        rows.append(
+            (
+                "Skipped result lines",
+                (
+                    f"{skipped:,}: their requests are recorded as missing, the raw files are "
+                    "kept; see result_line_problems in summary.json, or re-run with "
+                    "--refetch-results"
+                ),
+            )
+        )
+    return rows
 
 
 def _cost_rows(cost: dict[str, Any]) -> list[tuple[str, str]]:

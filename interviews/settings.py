@@ -69,6 +69,13 @@ class Settings(BaseSettings):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    max_line_bytes: int = Field(
+        default=64 << 20,
+        ge=1024,
+        description="Longest line read from a results (or other JSONL) file, in bytes; a longer "
+        "line is reported and skipped, never read whole.",
+    )
+
 
 def get_settings() -> Settings:
     """Read settings from the environment now (never at import time).

@@ -136,6 +136,13 @@ class BatchRunParameters(BaseModel):
         "files, GCS objects, finished batches) so health data does not linger; local copies "
         "stay.",
     )
+    refetch_results: bool = Field(
+        default=False,
+        title="Fetch results again",
+        description="Download the results of this run's ended batches again rather than reuse "
+        "the saved files (after a bad results line); each earlier file is kept, renamed "
+        "`….replaced-N.jsonl`, and answers already recorded are never replaced by failures.",
+    )
     run_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",

@@ -50,7 +50,10 @@ def convert_results(
         dirs=context.dirs,
         records_dir=context.records_dir if record_files else None,
     )
-    get_run_logger().info(
+    logger = get_run_logger()
+    logger.info(
         "Batch %s: %s", job.batch_id, ", ".join(f"{k} {v}" for k, v in summary.statuses.items())
     )
+    for message in summary.problems.lines():  # bad result lines: skipped, or usage unknown
+        logger.warning("%s", message)
     return summary

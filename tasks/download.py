@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from interviews.batch_types import BatchJob
@@ -25,7 +25,9 @@ def _retry_if_transient(task, task_run, state) -> bool:
 @task(
     cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_if_transient
 )
-def download_results(chunk_id: int, job: BatchJob, context: RunContext) -> Path:
+def download_results(
+    chunk_id: int, job: BatchJob, context: RunContext, refetch: bool = False
+) -> Path:
     """Stream the batch's results into `batch_results/` and check that no line is missing.
 
     Retried (twice) as a whole step only on transient failures; the SDK owns per-call retries.
@@ -34,11 +36,20 @@ def download_results(chunk_id: int, job: BatchJob, context: RunContext) -> Path:
         chunk_id: the chunk's ledger id.
         job: the ended batch.
         context: ledger, files and credentials.
+        refetch: download again even if the results were saved before (the earlier file is
+            kept, renamed `….replaced-N.jsonl`).
 
     Returns:
         Path of the raw results file.
     """
     ledger = context.ledger()
+    chunk = ledger.get_chunk(chunk_id)
+    if refetch and chunk.results_path is not None and chunk.results_path.exists():
+        get_run_logger().warning(
+            "Fetching the results of batch %s again; the earlier file is kept as %s",
+            job.batch_id,
+            chunk.results_path.with_name(f"{chunk.results_path.stem}.replaced-N.jsonl").name,
+        )
     return download_chunk(
-        ledger.get_chunk(chunk_id), job, adapter=context.adapter(), ledger=ledger, dirs=context.dirs
+        chunk, job, adapter=context.adapter(), ledger=ledger, dirs=context.dirs, refetch=refetch
     )

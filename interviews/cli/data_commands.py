@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from interviews import clock
-from interviews.cli.output import console, print_rows
+from interviews.cli.output import console, err_console, print_rows
 from interviews.errors import InputError
 
 Provider = Annotated[str, typer.Option("--provider", "-p", help="Batch API provider.")]
@@ -143,18 +143,27 @@ def convert(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Turn a provider results file into interview records (data/interviews/{custom_id}.json)."""
+    """Turn a provider results file into interview records (data/interviews/{custom_id}.json).
+
+    The file is untrusted: bad lines (an invalid custom_id, not JSON, over-long) are listed
+    and skipped, the others converted, and the command then exits with status 1.
+    """
     from interviews.catalog import get_model
     from interviews.preparation import DataDirs
     from interviews.providers import get_adapter_class
     from interviews.records import RecordContext, write_records
     from interviews.requests import read_requests
+    from interviews.result_lines import ResultProblems
 
     if not results.exists():
         raise InputError("results file not found; pass the downloaded .jsonl", path=str(results))
     parse = get_adapter_class(provider).parse_results
     if model is None:
-        model = next((o.provider_model for o in parse(results) if o.provider_model), None)
+        # bad lines are reported by the conversion below, not by this look for the model
+        model = next(
+            (o.provider_model for o in parse(results, ResultProblems()) if o.provider_model),
+            None,
+        )
         if model is None:
             raise InputError("no answered line names its model; pass --model", path=str(results))
     info = get_model(provider, model)
@@ -167,8 +176,9 @@ def convert(
             for r in read_requests(requests)
         }
     dirs = DataDirs(_data_dir(data_dir))
+    problems = ResultProblems()
     summary = write_records(
-        parse(results),
+        parse(results, problems),
         index=index,
         context=RecordContext(provider=provider, model=info, run_id=None, batch_id=None),
         interviews_dir=dirs.interviews,
@@ -178,7 +188,21 @@ def convert(
     if summary.unexpected_ids:
         console.print(
             f"[yellow]note:[/yellow] {len(summary.unexpected_ids)} result line(s) matched no "
-            "request and were not turned into records"
+            "request or repeated one and were not turned into records (a request's answer "
+            "wins over its failures)"
+        )
+    for message in problems.lines():
+        err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    if summary.usage_unknown:
+        console.print(
+            f"[yellow]note:[/yellow] {summary.usage_unknown} answer(s) had unusable token "
+            "counts: kept, with usage and cost_usd null; the cost of this file is incomplete"
+        )
+    if problems.skipped:
+        raise InputError(
+            f"{problems.skipped} line(s) skipped (listed above), the other lines were "
+            "converted; fix or download the results file again and convert it again",
+            path=str(results),
         )
 
 

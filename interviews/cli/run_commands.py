@@ -171,6 +171,14 @@ def run(
             help="One JSON file per interview (the guide's layout); off: only the run's JSONL.",
         ),
     ] = True,
+    refetch_results: Annotated[
+        bool,
+        typer.Option(
+            "--refetch-results",
+            help="With --run-id: download the ended batches' results again (after a bad "
+            "results line); earlier files are kept as ….replaced-N.jsonl.",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Run interviews end to end: prepare, submit, wait, download, convert, report.
@@ -208,7 +216,10 @@ def run(
         detach=detach,
         cleanup=cleanup,
         record_files=record_files,
+        refetch_results=refetch_results,
     )
+    if refetch_results and not run_id:
+        raise InputError("--refetch-results needs the --run-id of the run to fetch again")
     if not batch:  # prepared here as the flow prepares it, so the flow resumes it
         from interviews.realtime import with_realtime_defaults
 

@@ -25,7 +25,7 @@ from interviews.batch_types import (
     RequestError,
     RequestOutcome,
 )
-from interviews.costs import Usage
+from interviews.costs import Usage, token_counts
 from interviews.errors import UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine
@@ -47,7 +47,12 @@ _TRANSIENT_ERROR_TYPES = frozenset(
     {"rate_limit_error", "overloaded_error", "api_error", "timeout_error"}
 )
 
-_NO_USAGE: dict[str, int] = {}
+_USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
 _SUCCEEDED = OutcomeStatus.SUCCEEDED  # a module global is found faster than an enum member
 
 # How far around the intent time a lost batch may have been created.
@@ -116,7 +121,7 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
     if kind == "succeeded":
         # positional arguments and few lookups: this runs once per interview of a large run
         message = result["message"]
-        usage = message.get("usage") or _NO_USAGE
+        counts = token_counts(message.get("usage"), _USAGE_KEYS)
         content = message.get("content") or ()
         if len(content) == 1 and content[0].get("type") == "text":
             text = content[0].get("text", "")  # the usual answer: one text block
@@ -127,12 +132,7 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
             _SUCCEEDED,
             text,
             message.get("stop_reason"),
-            Usage(
-                usage.get("input_tokens") or 0,
-                usage.get("output_tokens") or 0,
-                usage.get("cache_read_input_tokens") or 0,
-                usage.get("cache_creation_input_tokens") or 0,
-            ),
+            None if counts is None else Usage(*counts),  # None: unusable counts, cost unknown
             None,
             message.get("model"),
         )

@@ -21,7 +21,9 @@ import orjson
 
 from interviews.batch_types import BatchJob, RequestOutcome
 from interviews.errors import PermanentProviderError, ResultParseError
+from interviews.jsonl import OverlongLine, max_line_bytes, read_lines
 from interviews.requests import CanonicalRequest
+from interviews.result_lines import ResultProblems, bad_id_problem, shown, valid_custom_id
 
 
 @contextlib.contextmanager
@@ -116,24 +118,55 @@ class BatchAdapter(ABC):
         """The custom id carried by one of this provider's request lines."""
 
     @classmethod
-    def parse_results(cls, path: Path) -> Iterator[RequestOutcome]:
+    def parse_results(
+        cls, path: Path, problems: ResultProblems | None = None
+    ) -> Iterator[RequestOutcome]:
         """Read a raw results file (as downloaded, or downloaded by hand) into outcomes.
 
+        Results are untrusted: a line that is longer than the line limit (never read whole),
+        not JSON, not this provider's shape, or whose custom id is not a valid id (so it can
+        never name a file outside the records folder) is reported to `problems` and skipped;
+        an answer whose token counts are unusable is kept with `usage=None` and reported.
+
         Raises:
-            ResultParseError: a line is not valid JSON or not this provider's result line.
+            ResultParseError: on the first bad line, when no `problems` collects them.
         """
+        limit = max_line_bytes()
         with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    outcome = cls.outcome_from_line(orjson.loads(raw))
-                except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-                    if not raw.strip():  # a blank line (checked only here: rare, and costly)
-                        continue
-                    raise ResultParseError(
-                        f"{path}:{number}: not a {cls.provider} batch result line ({exc!r}); "
-                        "download the results again"
-                    ) from exc
-                yield outcome
+            for number, raw in read_lines(handle, limit):
+                outcome, problem = cls._read_line(raw, limit)
+                if outcome is not None:
+                    if outcome.usage is None and problems is not None:
+                        problems.unknown_usage(path, number, outcome.custom_id)
+                    yield outcome
+                elif problem is not None:
+                    if problems is None:
+                        raise ResultParseError(f"{path}:{number}: {problem}")
+                    problems.skip(path, number, problem)
+
+    @classmethod
+    def _read_line(
+        cls, raw: bytes | OverlongLine, limit: int
+    ) -> tuple[RequestOutcome | None, str | None]:
+        """One results line: (outcome, None), (None, what is wrong), or (None, None) if blank."""
+        if isinstance(raw, OverlongLine):
+            return None, (
+                f"{raw.problem(limit)}; line skipped (never read whole), the raw file is kept. "
+                "If the answer is real, raise INTERVIEWS_MAX_LINE_BYTES; otherwise fetch the "
+                "results again (--refetch-results)"
+            )
+        try:
+            outcome = cls.outcome_from_line(orjson.loads(raw))
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            if not raw.strip():  # a blank line (checked only here: rare, and costly)
+                return None, None
+            return None, (
+                f"not a {cls.provider} batch result line ({shown(exc)}); line skipped, the raw "
+                "file is kept; fetch the results again (--refetch-results)"
+            )
+        if not valid_custom_id(outcome.custom_id):
+            return None, bad_id_problem(outcome.custom_id)
+        return outcome, None
 
     @abstractmethod
     def cleanup(self, batch_id: str) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from interviews.batch_types import BatchStatus, OutcomeStatus, RequestOutcome
-from interviews.costs import Usage
+from interviews.costs import Usage, token_counts
 from interviews.providers.sdk_errors import connection_error, status_error
 
 # Every JobState value, mapped to ours. PAUSED is resumable, so it is not terminal; the SDKs'
@@ -44,6 +44,14 @@ def continue_request(request: dict[str, Any], answer: str, question: str) -> dic
     return {**request, "contents": contents}
 
 
+_USAGE_KEYS = (
+    "promptTokenCount",
+    "candidatesTokenCount",
+    "cachedContentTokenCount",
+    "thoughtsTokenCount",
+)
+
+
 def answered_outcome(custom_id: str, response: dict[str, Any]) -> RequestOutcome:
     """A succeeded outcome from a camelCase `GenerateContentResponse`.
 
@@ -52,20 +60,17 @@ def answered_outcome(custom_id: str, response: dict[str, Any]) -> RequestOutcome
     """
     candidate = (response.get("candidates") or [{}])[0]
     parts = (candidate.get("content") or {}).get("parts") or []
-    usage = response.get("usageMetadata") or {}
-    cached = usage.get("cachedContentTokenCount") or 0
-    thoughts = usage.get("thoughtsTokenCount") or 0
+    counts = token_counts(response.get("usageMetadata"), _USAGE_KEYS)
+    usage = None  # unusable counts: the answer is kept, its usage and cost are unknown
+    if counts is not None and counts[2] <= counts[0]:  # no more cached than prompt tokens
+        prompt, candidates, cached, thoughts = counts
+        usage = Usage(prompt - cached, candidates + thoughts, cached, 0, thoughts)
     return RequestOutcome(
         custom_id=custom_id,
         status=OutcomeStatus.SUCCEEDED,
         text="".join(part.get("text", "") for part in parts if not part.get("thought")),
         finish_reason=candidate.get("finishReason"),
-        usage=Usage(
-            input_tokens=(usage.get("promptTokenCount") or 0) - cached,
-            output_tokens=(usage.get("candidatesTokenCount") or 0) + thoughts,
-            cache_read_tokens=cached,
-            reasoning_tokens=thoughts,
-        ),
+        usage=usage,
         provider_model=response.get("modelVersion"),
     )
 

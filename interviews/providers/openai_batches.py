@@ -27,7 +27,7 @@ from interviews.batch_types import (
     RequestError,
     RequestOutcome,
 )
-from interviews.costs import Usage
+from interviews.costs import Usage, token_counts
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine
@@ -125,22 +125,39 @@ def _sdk_errors(action: str) -> Iterator[None]:
 
 def _chat_outcome(custom_id: str, body: dict[str, Any]) -> RequestOutcome:
     choice = (body.get("choices") or [{}])[0]
-    usage = body.get("usage") or {}
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
-    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    usage = _usage(body.get("usage"), _CHAT_USAGE)
     return RequestOutcome(
         custom_id=custom_id,
         status=OutcomeStatus.SUCCEEDED,
         text=(choice.get("message") or {}).get("content") or "",
         finish_reason=choice.get("finish_reason"),
-        usage=Usage(
-            input_tokens=(usage.get("prompt_tokens") or 0) - cached,
-            output_tokens=usage.get("completion_tokens") or 0,
-            cache_read_tokens=cached,
-            reasoning_tokens=reasoning,
-        ),
+        usage=usage,
         provider_model=body.get("model"),
     )
+
+
+_CHAT_USAGE = (
+    "prompt_tokens",
+    "completion_tokens",
+    ("prompt_tokens_details", "cached_tokens"),
+    ("completion_tokens_details", "reasoning_tokens"),
+)
+_RESPONSES_USAGE = (
+    "input_tokens",
+    "output_tokens",
+    ("input_tokens_details", "cached_tokens"),
+    ("output_tokens_details", "reasoning_tokens"),
+)
+
+
+def _usage(usage: object, keys: tuple) -> Usage | None:
+    """Our usage from OpenAI's (whose input count includes the cached tokens), or None when
+    its counts are unusable (the cost is then unknown)."""
+    counts = token_counts(usage, keys)
+    if counts is None or counts[2] > counts[0]:  # more cached than input: not a real usage
+        return None
+    prompt, completion, cached, reasoning = counts
+    return Usage(prompt - cached, completion, cached, 0, reasoning)
 
 
 def _responses_outcome(custom_id: str, body: dict[str, Any]) -> RequestOutcome:
@@ -151,21 +168,13 @@ def _responses_outcome(custom_id: str, body: dict[str, Any]) -> RequestOutcome:
         for part in item.get("content") or []
         if part.get("type") == "output_text"
     )
-    usage = body.get("usage") or {}
-    cached = (usage.get("input_tokens_details") or {}).get("cached_tokens") or 0
-    reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens") or 0
     incomplete = (body.get("incomplete_details") or {}).get("reason")
     return RequestOutcome(
         custom_id=custom_id,
         status=OutcomeStatus.SUCCEEDED,
         text=text,
         finish_reason=incomplete or body.get("status"),
-        usage=Usage(
-            input_tokens=(usage.get("input_tokens") or 0) - cached,
-            output_tokens=usage.get("output_tokens") or 0,
-            cache_read_tokens=cached,
-            reasoning_tokens=reasoning,
-        ),
+        usage=_usage(body.get("usage"), _RESPONSES_USAGE),
         provider_model=body.get("model"),
     )
 
