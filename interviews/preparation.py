@@ -6,6 +6,7 @@ uses it directly and answers in well under a second.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,6 +115,9 @@ def prepare_requests(
     )
     records = select_personas(params.personas, count=params.count, start_index=params.start_index)
     requests = build_requests(records, prompts, source=params.personas)
+    # The first record is validated and rendered before any file or folder is made: bad input
+    # or a template the sandbox refuses usually shows there, and then nothing is left behind.
+    requests = itertools.chain([next(requests)], requests)
     path = requests_path or request_file_path(
         dirs.requests, params.provider, now or datetime.now(UTC)
     )
