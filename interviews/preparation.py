@@ -19,6 +19,7 @@ from interviews.chunking import ChunkFile, write_chunks
 from interviews.costs import Estimate, estimate, estimate_tokens
 from interviews.jsonl import atomic_writer, dumps_line
 from interviews.personas import select_personas
+from interviews.private_files import use_private_files
 from interviews.prompts import Prompts
 from interviews.protocol import load_protocol
 from interviews.providers import get_adapter_class
@@ -31,6 +32,11 @@ class DataDirs:
     """The data directory layout (the seed's paths, plus run folders and the ledger)."""
 
     root: Path
+
+    def __post_init__(self) -> None:
+        # Every writer finds the data directory through here: from now on this process
+        # creates private files and folders only (see interviews/private_files.py).
+        use_private_files(self.root)
 
     @property
     def requests(self) -> Path:
