@@ -24,6 +24,7 @@ from interviews import clock
 from interviews.batch_types import BatchJob
 from interviews.chunking import ChunkFile
 from interviews.errors import LedgerError
+from interviews.private_files import use_private_files
 
 metadata = sa.MetaData()
 
@@ -192,6 +193,7 @@ class Ledger:
     def open(cls, data_dir: Path, url: str | None = None) -> Ledger:
         """The ledger at `url`, or SQLite at `<data_dir>/ledger.db`."""
         if url is None:
+            use_private_files(data_dir)  # the ledger holds health data too
             data_dir.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{(data_dir / 'ledger.db').resolve()}"
         return cls(url)

@@ -7,11 +7,12 @@ the record's 0-based index in the file (the seed guide: "Index in the matched pe
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -48,39 +49,140 @@ class PersonaRecord:
         return f"{CUSTOM_ID_PREFIX}{self.persona_id}"
 
 
+# Limits on one input record. Health records are nested (FHIR-like bundles run 10-15 levels
+# deep), but nothing real comes near 64 levels, and past a few hundred the prompt renderer
+# and orjson (255 levels when writing, 1024 when reading) fail with tracebacks.
+MAX_DEPTH = 64
+# One record's line: far above any model's context window (a few MB of text), far below what
+# would exhaust memory (a line is read whole before it is parsed).
+MAX_RECORD_BYTES = 16 << 20
+# A JSON array is read and parsed whole (about 5x its size in memory): larger inputs must be
+# JSONL, which streams.
+MAX_ARRAY_BYTES = 512 << 20
+
+
 def _raw_records(path: Path) -> Iterator[tuple[int, Any]]:
-    """Yield (line-or-element number, parsed JSON value) for a JSONL file or a JSON array."""
+    """Yield (line-or-element number, parsed JSON value) for a JSONL file or a JSON array.
+
+    Raises:
+        InputError: the file cannot be read, a line is not JSON, or a record is nested deeper
+            than MAX_DEPTH or is larger than MAX_RECORD_BYTES (JSONL) / the array file larger
+            than MAX_ARRAY_BYTES.
+    """
     try:
         handle = path.open("rb")
+        head = handle.read(4096).lstrip()
     except FileNotFoundError:
         raise InputError(
             "file not found; pass the path of a matched-personas JSONL or JSON file", path=str(path)
         ) from None
+    except OSError as exc:  # a folder, no permission, ...
+        raise InputError(
+            f"cannot read the file ({exc.strerror}); pass a readable matched-personas JSONL or "
+            "JSON file",
+            path=str(path),
+        ) from None
     with handle:
-        head = handle.read(4096).lstrip()
         handle.seek(0)
         if head.startswith(b"["):
-            try:
-                values = orjson.loads(handle.read())
-            except orjson.JSONDecodeError as exc:
-                raise InputError(
-                    f"not valid JSON ({exc}); fix the file or convert it to JSONL",
-                    path=str(path),
-                ) from exc
-            for number, value in enumerate(values, start=1):
-                yield number, value
+            yield from _array_records(handle, path)
             return
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(MAX_RECORD_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_RECORD_BYTES:
+                raise InputError(
+                    f"record is larger than {MAX_RECORD_BYTES >> 20} MB; shorten it (a prompt "
+                    "must fit a model's context window)",
+                    path=str(path),
+                    line=number,
+                )
             if not raw.strip():
                 continue
             try:
-                yield number, orjson.loads(raw)
+                value = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
+                if _too_deep_text(raw):
+                    raise _nesting_error(path, number) from None
                 raise InputError(
                     f"malformed JSON ({exc}); each line must be one complete JSON object",
                     path=str(path),
                     line=number,
                 ) from exc
+            # Nesting is at most the count of brackets: most records are cleared by that
+            # count alone, and only bracket-rich ones are walked.
+            if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _too_deep(value):
+                raise _nesting_error(path, number)
+            yield number, value
+
+
+def _array_records(handle: IO[bytes], path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield (element number, value) for a JSON array file, checked like JSONL lines."""
+    size = os.fstat(handle.fileno()).st_size
+    if size > MAX_ARRAY_BYTES:
+        raise InputError(
+            f"JSON array file of {size >> 20} MB; above {MAX_ARRAY_BYTES >> 20} MB convert it to "
+            "JSONL (one record per line), which is read as a stream",
+            path=str(path),
+        )
+    raw = handle.read()
+    try:
+        values = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if _too_deep_text(raw):
+            raise _nesting_error(path, None) from None
+        raise InputError(
+            f"not valid JSON ({exc}); fix the file or convert it to JSONL",
+            path=str(path),
+        ) from exc
+    for number, value in enumerate(values, start=1):
+        if _too_deep(value):
+            raise _nesting_error(path, number)
+        yield number, value
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether objects and arrays nest more than MAX_DEPTH levels in `value` (a parsed
+    record; the record itself is level 1). Level by level, without recursion."""
+    level = [value] if type(value) in (dict, list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return True
+        level = [
+            child
+            for parent in level
+            for child in (parent.values() if type(parent) is dict else parent)
+            if type(child) in (dict, list)
+        ]
+    return False
+
+
+def _too_deep_text(raw: bytes) -> bool:
+    """Whether JSON text that orjson refused could be nested too deep (orjson stops at 1024
+    levels with its own error): counted on the brackets, ignoring any inside strings only
+    approximately, which is enough to tell "nested too deep" from other malformed text."""
+    depth = deepest = 0
+    for byte in raw.translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in _OPENERS else -1
+        deepest = max(deepest, depth)
+        if deepest > 1024:
+            return True
+    return False
+
+
+_OPENERS = b"{["
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"{}[]")
+
+
+def _nesting_error(path: Path, line: int | None) -> InputError:
+    return InputError(
+        f"record nests objects or lists more than {MAX_DEPTH} levels deep; flatten it "
+        f"(at most {MAX_DEPTH} levels)",
+        path=str(path),
+        line=line,
+    )
 
 
 def _check_id(value: Any, path: Path, line: int) -> int | str:

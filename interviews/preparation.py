@@ -6,6 +6,7 @@ uses it directly and answers in well under a second.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from interviews.chunking import ChunkFile, write_chunks
 from interviews.costs import Estimate, estimate, estimate_tokens
 from interviews.jsonl import atomic_writer, dumps_line
 from interviews.personas import select_personas
+from interviews.private_files import use_private_files
 from interviews.prompts import Prompts
 from interviews.protocol import load_protocol
 from interviews.providers import get_adapter_class
@@ -31,6 +33,11 @@ class DataDirs:
     """The data directory layout (the seed's paths, plus run folders and the ledger)."""
 
     root: Path
+
+    def __post_init__(self) -> None:
+        # Every writer finds the data directory through here: from now on this process
+        # creates private files and folders only (see interviews/private_files.py).
+        use_private_files(self.root)
 
     @property
     def requests(self) -> Path:
@@ -115,6 +122,9 @@ def prepare_requests(
     )
     records = select_personas(params.personas, count=params.count, start_index=params.start_index)
     requests = build_requests(records, prompts, source=params.personas)
+    # The first record is validated and rendered before any file or folder is made: bad input
+    # or a template the sandbox refuses usually shows there, and then nothing is left behind.
+    requests = itertools.chain([next(requests)], requests)
     path = requests_path or request_file_path(dirs.requests, params.provider, now or clock.now())
     chars = later_chars = 0
 

@@ -1,9 +1,13 @@
 """Prompt templates: persona + health record → system message and first question.
 
 Templates are Jinja2 with `StrictUndefined`, so a template that names a field a record lacks is
-a clear error instead of a silently empty prompt. The defaults (in `interviews/templates/`) render
-every field of the persona and the health record, whatever their shape, so they suit any input.
-Templates see `persona`, `health_record` and `persona_id`.
+a clear error instead of a silently empty prompt. Every template (a file, the defaults, a
+protocol's questions) renders in Jinja2's immutable sandbox: a template comes from whoever wrote
+the file, and outside the sandbox `{{ cycler.__init__.__globals__.os }}` reaches the shell and the
+environment (API keys). The sandbox refuses such attributes, and changing the records. The
+defaults (in `interviews/templates/`) render every field of the persona and the health record,
+whatever their shape, so they suit any input. Templates see `persona`, `health_record` and
+`persona_id`.
 
 Rendering is the hot loop of `prepare` (one system message per interview), so two common
 template shapes skip Jinja's per-render machinery (a new context, a generator, one yield per
@@ -26,6 +30,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from interviews.errors import InputError
 from interviews.personas import PersonaRecord
@@ -113,7 +118,9 @@ def _describe_list(value: list) -> str:
 
 
 def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
-    env = jinja2.Environment(
+    # The immutable sandbox: no attribute that leads to Python internals (`__globals__`, `os`,
+    # `os.environ`), no `str.format` tricks, no changing the records that later templates see.
+    env = ImmutableSandboxedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # prompts are plain text, not HTML
@@ -244,6 +251,12 @@ def _load(path: Path | None, default_name: str) -> _Compiled:
             source = Path(path).read_text("utf-8")
         except FileNotFoundError:
             raise InputError("template file not found; check the path", path=str(path)) from None
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text; save the template as UTF-8", path=str(path)) from None
+        except OSError as exc:  # a folder, no permission, ...
+            raise InputError(
+                f"cannot read the template file ({exc.strerror}); check the path", path=str(path)
+            ) from None
         name = str(path)
     return _compile(source, name)
 
@@ -364,18 +377,10 @@ def _render(
     compiled: _Compiled, context: dict[str, Any], record: PersonaRecord, source: str
 ) -> str:
     """Render one template for one record, stripped; errors name the file and line."""
-    try:
-        if compiled.pieces is not None:
-            text = _render_pieces(compiled.pieces, context).strip()
-        else:
-            text = compiled.template.render(context).strip()
-    except jinja2.UndefinedError as exc:
-        raise InputError(
-            f"template {compiled.name} uses a field this record does not have ({exc.message}); "
-            "add it to the record or change the template",
-            path=source,
-            line=record.line,
-        ) from exc
+    if compiled.pieces is not None:  # only literal text, label and describe: nothing can fail
+        text = _render_pieces(compiled.pieces, context).strip()
+    else:
+        text = _render_jinja(compiled, context, record, source)
     if not text:
         raise InputError(
             f"template {compiled.name} rendered an empty prompt for this record; fix the template",
@@ -383,3 +388,53 @@ def _render(
             line=record.line,
         )
     return text
+
+
+def _render_jinja(
+    compiled: _Compiled, context: dict[str, Any], record: PersonaRecord, source: str
+) -> str:
+    """Render with Jinja; whatever the template does wrong becomes one InputError."""
+    try:
+        return compiled.template.render(context).strip()
+    except SecurityError as exc:
+        # the template's fault whatever the record: name the template and its line
+        raise InputError(
+            f"template reaches outside the record ({exc.message}); a template may only use "
+            "persona, health_record and persona_id: remove that expression",
+            path=compiled.name,
+            line=_template_line(exc),
+        ) from None
+    except jinja2.UndefinedError as exc:
+        raise InputError(
+            f"template {compiled.name} uses a field this record does not have ({exc.message}); "
+            "add it to the record or change the template",
+            path=source,
+            line=record.line,
+        ) from exc
+    except Exception as exc:  # a template is code: any of its errors is bad input
+        where = _template_line(exc)
+        at = f" line {where}" if where is not None else ""
+        raise InputError(
+            f"template {compiled.name}{at} failed on this record "
+            f"({type(exc).__name__}: {_one_line(exc)}); fix the template",
+            path=source,
+            line=record.line,
+        ) from exc
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line an error was raised at (Jinja rewrites tracebacks so that frames of
+    a template carry its own line numbers), or None."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line, cut short (it may quote a whole value)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:199] + "…"

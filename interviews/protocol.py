@@ -91,6 +91,10 @@ def load_protocol(path: str | Path) -> Protocol:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError("protocol file not found; check the path", path=str(path)) from None
+    except OSError as exc:  # a folder, no permission, ...
+        raise InputError(
+            f"cannot read the protocol file ({exc.strerror}); check the path", path=str(path)
+        ) from None
     data = _parse(raw, path)
     try:
         parsed = _ProtocolFile.model_validate(data)
@@ -132,6 +136,16 @@ def _where(loc: tuple) -> str:
 
 def _parse(raw: bytes, path: Path) -> object:
     """The file's data: JSON for `.json`, YAML otherwise (JSON is valid YAML too)."""
+    try:
+        return _parse_text(raw, path)
+    except RecursionError:  # both parsers recurse per level: thousands of nested brackets
+        raise InputError(
+            "nested far too deeply to be a protocol; a protocol is a list of questions",
+            path=str(path),
+        ) from None
+
+
+def _parse_text(raw: bytes, path: Path) -> object:
     if path.suffix.lower() == ".json":
         try:
             return json.loads(raw)
@@ -140,6 +154,10 @@ def _parse(raw: bytes, path: Path) -> object:
                 f"malformed JSON ({exc.msg}); fix the protocol file",
                 path=str(path),
                 line=exc.lineno,
+            ) from None
+        except UnicodeDecodeError:
+            raise InputError(
+                "not UTF-8 text; save the protocol file as UTF-8", path=str(path)
             ) from None
     import yaml  # imported here: only protocol runs need it, and `--help` stays quick
 

@@ -199,3 +199,33 @@ def test_cleanup_leaves_nothing_at_the_provider(block, data_dir: Path, control, 
     client = openai.OpenAI(api_key="k", base_url=emu.openai_base_url)
     assert list(client.files.list()) == []  # input, output and error files all deleted
     assert len(list((data_dir / "interviews").glob("*.json"))) == 2  # local copies stay
+
+
+def test_a_flow_run_writes_only_private_files(block, tmp_path: Path, control) -> None:
+    """A worker process starts with the common umask 022: the flow's own code path (through
+    the data directory it opens) must still write 0600 files in 0700 folders."""
+    import stat
+
+    data_dir = tmp_path / "fresh" / "data"  # created by the flow itself
+    before = os.umask(0o022)
+    try:
+        summary = batch_interviews(
+            BatchRunParameters(
+                provider="openai",
+                personas=str(SAMPLE),
+                count=3,
+                run_id="private1",
+                credentials_block=block,
+                data_dir=str(data_dir),
+                max_rounds=0,
+            )
+        )
+    finally:
+        os.umask(before)
+    assert summary["ok"]
+    written = [data_dir, *data_dir.rglob("*")]
+    assert any(p.name == "summary.json" for p in written)
+    assert any(p.parent.name == "batch_results" for p in written)
+    for path in written:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path} is {mode:o}"
