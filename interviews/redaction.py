@@ -43,8 +43,8 @@ _MIN_SECRET_LENGTH = 8
 _KEY_SHAPES = re.compile(
     r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,}"  # Anthropic sk-ant-…, OpenAI sk-…, sk-proj-…
     r"|(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{20,}"  # Google API keys
-    r"|(?<![A-Za-z0-9])ya29\.[0-9A-Za-z._~+/=-]+"  # Google OAuth 2 access tokens
-    r"|(?<=[Bb]earer )[A-Za-z0-9._~+/=-]{8,}"  # whatever is presented as a bearer token
+    r"|(?<![A-Za-z0-9])ya29(?:\.[0-9A-Za-z_~+/=-]+)+"  # Google OAuth 2 access tokens
+    r"|(?<=[Bb]earer )[A-Za-z0-9_~+/=-]+(?:\.[A-Za-z0-9_~+/=-]+)*"  # any bearer token
     r"|(?<=[?&]key=)[^&\s\"'<>]+"  # a key passed in a URL's query string
 )
 

@@ -149,6 +149,8 @@ class VertexRealtimeAdapter(_GenerateContent):
     ) -> None:
         from google import genai
 
+        # a refusal may echo the access token: redact it from every message
+        register_secret(getattr(credentials, "token", None))
         super().__init__(
             genai.Client(
                 vertexai=True,

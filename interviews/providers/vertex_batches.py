@@ -38,7 +38,7 @@ from interviews.providers.google_common import (
     continue_request,
 )
 from interviews.providers.sdk_errors import connection_error, credentials_refused, status_error
-from interviews.redaction import scrub_exception
+from interviews.redaction import register_secret, scrub_exception
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "vertex"
@@ -172,6 +172,9 @@ class VertexBatchAdapter(BatchAdapter):
         from google.api_core import retry as gretry
         from google.api_core.client_options import ClientOptions
         from google.cloud import aiplatform_v1, storage
+
+        # a refusal may echo the access token: redact it from every message
+        register_secret(getattr(credentials, "token", None))
 
         host = (
             "aiplatform.googleapis.com"
