@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr
 from interviews.errors import ConfigurationError
 from interviews.providers.base import BatchAdapter
 from interviews.providers.realtime import RealtimeAdapter
+from interviews.redaction import register_secret
 from interviews.settings import env_value, get_settings, require_credentials
 
 
@@ -184,7 +185,9 @@ class VertexBatchSettings(Block):
         if self.access_token is not None:
             from google.oauth2.credentials import Credentials
 
-            return Credentials(token=self.access_token.get_secret_value())
+            token = self.access_token.get_secret_value()
+            register_secret(token)  # a refusal may echo it: redact it from every message
+            return Credentials(token=token)
         return None  # Application Default Credentials
 
     def get_adapter(self) -> BatchAdapter:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from interviews.costs import Usage
+from interviews.redaction import redact
 
 
 class BatchStatus(StrEnum):
@@ -94,6 +95,11 @@ class BatchJob:
     poll_after: float | None = None
     errors: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Provider text: it may echo a key, and it ends up in reports and logs.
+        if self.errors:
+            object.__setattr__(self, "errors", tuple(redact(e) for e in self.errors))
+
 
 @dataclass(frozen=True, slots=True)
 class RequestError:
@@ -106,6 +112,10 @@ class RequestError:
     kind: str
     message: str
     transient: bool
+
+    def __post_init__(self) -> None:
+        # Provider text: it may echo a key, and it is stored in the record's `error`.
+        object.__setattr__(self, "message", redact(self.message))
 
     def as_dict(self) -> dict[str, Any]:
         """The record form of the error."""

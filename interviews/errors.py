@@ -25,6 +25,8 @@ Transient versus permanent is decided by status code and exception type, never b
 
 from __future__ import annotations
 
+from interviews.redaction import redact
+
 
 class InterviewsError(Exception):
     """Base class of every error `interviews` raises on purpose."""
@@ -65,6 +67,8 @@ class AmbiguousBatchError(LedgerError):
 class ProviderError(InterviewsError):
     """A provider call failed.
 
+    The message is redacted (`interviews.redaction`): providers may echo the key they refused.
+
     Attributes:
         provider: provider name, e.g. "anthropic".
         status_code: HTTP status, or None for connection errors.
@@ -80,7 +84,7 @@ class ProviderError(InterviewsError):
         status_code: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         self.provider = provider
         self.status_code = status_code
         self.request_id = request_id

@@ -51,6 +51,7 @@ from interviews.records import (
     load_index,
     write_records,
 )
+from interviews.redaction import redact_file
 from interviews.result_lines import ResultProblems
 from interviews.spec import BatchRunParameters
 
@@ -423,6 +424,8 @@ def download_chunk(
 ) -> Path:
     """Download the batch's raw results to `batch_results/`, once, and check they are whole.
 
+    The file is kept as returned, except that secrets in it are redacted (`redact_file`).
+
     A batch the provider refused as a whole (input validation failed) has no results; an
     empty file stands for them, and the batch's own errors go into every record.
 
@@ -446,6 +449,7 @@ def download_chunk(
             pass
     else:
         adapter.download_results(job.batch_id, dest)
+        redact_file(dest)  # an error line may echo the key; nothing else is changed
         lines = _count_result_lines(dest)
         finished = job.counts.total - job.counts.processing if job.counts.total else None
         expected = chunk.request_count if finished is None else finished

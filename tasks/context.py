@@ -15,6 +15,7 @@ from blocks.credentials import resolve_credentials
 from interviews.ledger import Ledger
 from interviews.preparation import DataDirs
 from interviews.providers import BatchAdapter
+from interviews.redaction import install_log_redaction
 from interviews.settings import get_settings
 from interviews.spec import BatchRunParameters
 
@@ -56,7 +57,9 @@ def _ledger(data_dir: str, url: str | None) -> Ledger:
 
 
 def make_context(params: BatchRunParameters) -> RunContext:
-    """Build the context from a run's parameters and the settings."""
+    """Build the context from a run's parameters and the settings (and make sure every log
+    handler redacts secrets: flows call this first)."""
+    install_log_redaction()  # defence in depth; provider errors are redacted at the source
     settings = get_settings()
     return RunContext(
         provider=params.provider,

@@ -8,14 +8,16 @@ The JSON accepted by `POST /_emulator/faults` (it replaces all current faults; `
                                "message": "..."} | {"type": "expired"} | {"type": "canceled"}},
      "truncate_results": false}
 
-HTTP faults fire `count` times, then stop; `provider` is `anthropic`, `openai`, `vertex` or
-`gemini` (None: any), and `path` is a regex searched in the path after the provider prefix (e.g.
-`/v1/batches`). On Vertex and Gemini `error_type`, if set, is the gRPC status name of the error
-envelope (e.g. `RESOURCE_EXHAUSTED`). Vertex faults also hit clients' media downloads from the
-GCS emulator (`GET …?alt=media`, how Vertex results are read): `path` is then searched in the
-object's URL path with the object name decoded, e.g.
-`/download/storage/v1/b/<bucket>/o/<prefix>/prediction-model-…/predictions.jsonl`; there a
-`delay` always holds the call before the object is read (a read changes nothing).
+HTTP faults fire `count` times, then stop; with `"echo_key": true` the error message repeats the
+key or token the client presented (`x-api-key`, `x-goog-api-key`, `Authorization: Bearer` or
+`?key=`), as a careless server does in a 401 (use it with 401/403). `provider` is `anthropic`,
+`openai`, `vertex` or `gemini` (None: any), and `path` is a regex searched in the path after the
+provider prefix (e.g. `/v1/batches`). On Vertex and Gemini `error_type`, if set, is the gRPC status
+name of the error envelope (e.g. `RESOURCE_EXHAUSTED`). Vertex faults also hit clients' media
+downloads from the GCS emulator (`GET …?alt=media`, how Vertex results are read): `path` is then
+searched in the object's URL path with the object name decoded, e.g.
+`/download/storage/v1/b/<bucket>/o/<prefix>/prediction-model-…/predictions.jsonl`; there a `delay`
+always holds the call before the object is read (a read changes nothing).
 A `delay` hold ends early when the faults are replaced or cleared (a reset too), so a test can
 hold a call, change the world, and let it go. A call held before it was handled whose client
 hung up meanwhile is dropped, never handled, as a service never sees a request that did not
@@ -71,6 +73,15 @@ class HttpFault:
     message: str | None = None
     delay: float = 0.0
     delay_after: bool = False
+    echo_key: bool = False
+
+    def error_message(self, presented_key: str | None) -> str:
+        """The error text; with `echo_key`, it repeats the presented key (a leak to guard
+        against, so tests can check that it is redacted everywhere)."""
+        message = self.message or f"Injected fault (HTTP {self.status})."
+        if self.echo_key:
+            message = f"{message} Incorrect API key provided: {presented_key or '<none>'}."
+        return message
 
     def matches(self, provider: str, method: str, path: str) -> bool:
         """Whether a call (path relative to the provider prefix) is hit by this fault."""
@@ -168,7 +179,7 @@ def _parse_http(index: int, item: Any) -> HttpFault:
         raise FaultSpecError(f"{where} must be an object")
     allowed = {
         "provider", "method", "path", "status", "retry_after", "count",
-        "should_retry", "error_type", "message", "delay", "delay_after",
+        "should_retry", "error_type", "message", "delay", "delay_after", "echo_key",
     }  # fmt: skip
     unknown = set(item) - allowed
     if unknown:
@@ -205,6 +216,7 @@ def _parse_http(index: int, item: Any) -> HttpFault:
         message=item.get("message"),
         delay=float(delay),
         delay_after=bool(item.get("delay_after", False)),
+        echo_key=bool(item.get("echo_key", False)),
     )
 
 

@@ -100,6 +100,19 @@ def route_path(request: Request) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
+def presented_key(request: Request) -> str | None:
+    """The credential the client sent (API key header, bearer token or `key` query
+    parameter), for a fault that echoes it; never stored or logged."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return (
+        request.headers.get("x-api-key")
+        or request.headers.get("x-goog-api-key")
+        or request.query_params.get("key")
+    )
+
+
 def prefix_url(request: Request) -> str:
     """Absolute URL of the provider prefix as the client reached it (host, port and mount)."""
     return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
@@ -136,7 +149,7 @@ def provider_app(
                 if fault is not None and fault.status is not None:
                     raise EmulatedError(
                         fault.status,
-                        fault.message or f"Injected fault (HTTP {fault.status}).",
+                        fault.error_message(presented_key(request)),
                         fault.error_type,
                         fault.headers(),
                     )

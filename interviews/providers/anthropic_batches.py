@@ -30,6 +30,7 @@ from interviews.errors import UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine
 from interviews.providers.sdk_errors import sdk_errors
+from interviews.redaction import register_secret
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "anthropic"
@@ -189,6 +190,8 @@ class AnthropicBatchAdapter(BatchAdapter):
         strict_responses: bool = False,
     ) -> None:
         import anthropic  # imported here: the SDK costs ~2.5 s and only network steps need it
+
+        register_secret(api_key)  # a refusal may echo it: redact it from every message
 
         self._client = anthropic.Anthropic(
             api_key=api_key,

@@ -6,6 +6,7 @@ from typing import Any
 
 from interviews.providers.anthropic_batches import AnthropicBatchAdapter, _sdk_errors
 from interviews.providers.realtime import RealtimeAdapter
+from interviews.redaction import register_secret
 
 
 class AnthropicRealtimeAdapter(RealtimeAdapter):
@@ -31,6 +32,8 @@ class AnthropicRealtimeAdapter(RealtimeAdapter):
         strict_responses: bool = False,
     ) -> None:
         import anthropic
+
+        register_secret(api_key)  # a refusal may echo it: redact it from every message
 
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key,

@@ -31,6 +31,7 @@ from interviews.providers.google_common import (
     continue_request,
     genai_errors,
 )
+from interviews.redaction import register_secret
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "gemini"
@@ -146,6 +147,8 @@ class GeminiBatchAdapter(BatchAdapter):
         attempts: int = 3,
     ) -> None:
         from google import genai
+
+        register_secret(api_key)  # a refusal may echo it: redact it from every message
         from google.genai import types
 
         self._types = types

@@ -13,7 +13,8 @@ from typing import Any
 
 from interviews.batch_types import BatchStatus, OutcomeStatus, RequestOutcome
 from interviews.costs import Usage, token_counts
-from interviews.providers.sdk_errors import connection_error, status_error
+from interviews.providers.sdk_errors import connection_error, credentials_refused, status_error
+from interviews.redaction import scrub_exception
 
 # Every JobState value, mapped to ours. PAUSED is resumable, so it is not terminal; the SDKs'
 # own helpers (`has_ended`, `done`) get EXPIRED and PARTIALLY_SUCCEEDED wrong.
@@ -78,12 +79,18 @@ def answered_outcome(custom_id: str, response: dict[str, Any]) -> RequestOutcome
 @contextlib.contextmanager
 def genai_errors(*, provider: str, label: str, key_var: str, action: str) -> Iterator[None]:
     """Translate google-genai exceptions into our tree, by status code and type only (the
-    SDK's sync and async clients both speak httpx here)."""
+    SDK's sync and async clients both speak httpx here); the SDK error is scrubbed of
+    secrets, as in `sdk_errors`."""
     import httpx
+    from google.auth import exceptions as auth_exceptions
     from google.genai import errors as genai_errors_module
 
     try:
         yield
+    except auth_exceptions.RefreshError as exc:
+        raise credentials_refused(
+            provider=provider, label=label, action=action, key_var=key_var
+        ) from scrub_exception(exc)
     except genai_errors_module.APIError as exc:
         raise status_error(
             provider=provider,
@@ -93,8 +100,8 @@ def genai_errors(*, provider: str, label: str, key_var: str, action: str) -> Ite
             status=exc.code or 500,
             detail=f"{exc.status}: {exc.message}",
             request_id=None,
-        ) from exc
+        ) from scrub_exception(exc)
     except httpx.TransportError as exc:
         raise connection_error(
             provider=provider, label=label, action=action, name=type(exc).__name__
-        ) from exc
+        ) from scrub_exception(exc)

@@ -15,6 +15,7 @@ from interviews.providers.gemini_batches import GeminiBatchAdapter
 from interviews.providers.google_common import genai_errors
 from interviews.providers.realtime import RealtimeAdapter
 from interviews.providers.vertex_batches import VertexBatchAdapter
+from interviews.redaction import register_secret
 
 # Request fields that are not generation settings and that the real-time call takes elsewhere.
 _NOT_CONFIG = ("contents", "systemInstruction", "generationConfig", "labels")
@@ -108,6 +109,8 @@ class GeminiRealtimeAdapter(_GenerateContent):
     ) -> None:
         from google import genai
 
+        register_secret(api_key)  # a refusal may echo it: redact it from every message
+
         options = _http_options(base_url, timeout, attempts, retry_initial_delay)
         if api_version:
             options.api_version = api_version
@@ -146,6 +149,8 @@ class VertexRealtimeAdapter(_GenerateContent):
     ) -> None:
         from google import genai
 
+        # a refusal may echo the access token: redact it from every message
+        register_secret(getattr(credentials, "token", None))
         super().__init__(
             genai.Client(
                 vertexai=True,

@@ -32,6 +32,7 @@ from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer
 from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine
 from interviews.providers.sdk_errors import sdk_errors
+from interviews.redaction import register_secret
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "openai"
@@ -253,6 +254,8 @@ class OpenAIBatchAdapter(BatchAdapter):
         strict_responses: bool = False,
     ) -> None:
         import openai  # imported here: the SDK is slow to import and only network steps need it
+
+        register_secret(api_key)  # a refusal may echo it: redact it from every message
 
         self._client = openai.OpenAI(
             api_key=api_key,

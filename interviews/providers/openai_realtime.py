@@ -6,6 +6,7 @@ from typing import Any
 
 from interviews.providers.openai_batches import OpenAIBatchAdapter, _sdk_errors
 from interviews.providers.realtime import RealtimeAdapter
+from interviews.redaction import register_secret
 
 
 class OpenAIRealtimeAdapter(RealtimeAdapter):
@@ -34,6 +35,8 @@ class OpenAIRealtimeAdapter(RealtimeAdapter):
         strict_responses: bool = False,
     ) -> None:
         import openai
+
+        register_secret(api_key)  # a refusal may echo it: redact it from every message
 
         self._client = openai.AsyncOpenAI(
             api_key=api_key,

@@ -1,6 +1,9 @@
 """Turning an SDK's HTTP failure into our error tree, the same way for every provider.
 
 Transient versus permanent comes from the status code alone; the message says what to do.
+A provider may echo the key it refused, so the message is redacted (by `ProviderError`) and
+the SDK exception it is raised from is scrubbed in place (`scrub_exception`): Prefect logs the
+whole cause chain.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from interviews.errors import (
     TransientProviderError,
     is_transient_status,
 )
+from interviews.redaction import scrub_exception
 
 _FIXES = {
     400: "the request was refused as invalid; check the model id and the request file",
@@ -55,6 +59,17 @@ def connection_error(*, provider: str, label: str, action: str, name: str) -> Pr
         f"{label} {action} failed: could not reach the API ({name}); check the network and the "
         "base URL, then re-run with the same --run-id",
         provider=provider,
+    )
+
+
+def credentials_refused(*, provider: str, label: str, action: str, key_var: str) -> ProviderError:
+    """The error for Google credentials the auth library could not refresh after a 401 (it
+    refreshes and retries on its own, so the API's answer never reaches us)."""
+    return PermanentProviderError(
+        f"{label} {action} failed: the credentials were refused and cannot be refreshed; "
+        f"check {key_var} (a short-lived access token may have expired)",
+        provider=provider,
+        status_code=401,
     )
 
 
@@ -105,8 +120,8 @@ def sdk_errors(
             request_id=exc.request_id,
         )
         error.retry_after = retry_after_seconds(exc.response.headers)
-        raise error from exc
+        raise error from scrub_exception(exc)
     except (sdk.APIConnectionError, httpx2.TransportError) as exc:  # incl. timeouts
         raise connection_error(
             provider=provider, label=label, action=action, name=type(exc).__name__
-        ) from exc
+        ) from scrub_exception(exc)

@@ -37,7 +37,8 @@ from interviews.providers.google_common import (
     answered_outcome,
     continue_request,
 )
-from interviews.providers.sdk_errors import connection_error, status_error
+from interviews.providers.sdk_errors import connection_error, credentials_refused, status_error
+from interviews.redaction import register_secret, scrub_exception
 from interviews.requests import CanonicalRequest
 
 PROVIDER = "vertex"
@@ -77,12 +78,18 @@ def _to_job(job: Any) -> BatchJob:
 
 @contextlib.contextmanager
 def _google_errors(action: str) -> Iterator[None]:
-    """Translate google-api-core and transport exceptions into our tree, by status code."""
+    """Translate google-api-core and transport exceptions into our tree, by status code; the
+    SDK error is scrubbed of secrets, as in `sdk_errors`."""
     import requests
     from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exceptions
 
     try:
         yield
+    except auth_exceptions.RefreshError as exc:
+        raise credentials_refused(
+            provider=PROVIDER, label="Vertex AI", action=action, key_var="the GCP credentials"
+        ) from scrub_exception(exc)
     except gexc.GoogleAPICallError as exc:
         status = exc.code if isinstance(exc.code, int) else 500
         raise status_error(
@@ -93,11 +100,11 @@ def _google_errors(action: str) -> Iterator[None]:
             status=status,
             detail=exc.message or type(exc).__name__,
             request_id=None,
-        ) from exc
+        ) from scrub_exception(exc)
     except (gexc.RetryError, requests.exceptions.RequestException) as exc:
         raise connection_error(
             provider=PROVIDER, label="Vertex AI", action=action, name=type(exc).__name__
-        ) from exc
+        ) from scrub_exception(exc)
 
 
 def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
@@ -165,6 +172,9 @@ class VertexBatchAdapter(BatchAdapter):
         from google.api_core import retry as gretry
         from google.api_core.client_options import ClientOptions
         from google.cloud import aiplatform_v1, storage
+
+        # a refusal may echo the access token: redact it from every message
+        register_secret(getattr(credentials, "token", None))
 
         host = (
             "aiplatform.googleapis.com"

@@ -192,3 +192,26 @@ def test_a_call_held_before_handling_is_dropped_when_its_client_hangs_up(
     while time.monotonic() < deadline:
         assert control.stats()["anthropic"]["batches_created"] == 0
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "headers"),
+    [
+        ("anthropic", "/anthropic/v1/messages/batches", {"x-api-key": "the-presented-key"}),
+        ("openai", "/openai/v1/batches", {"authorization": "Bearer the-presented-key"}),
+        ("gemini", "/gemini/v1beta/batches", {"x-goog-api-key": "the-presented-key"}),
+        (
+            "vertex",
+            "/vertex/v1/projects/p/locations/us-central1/batchPredictionJobs",
+            {"authorization": "Bearer the-presented-key"},
+        ),
+    ],
+)
+def test_echo_key_fault_repeats_the_presented_key(
+    emulator: EmulatorServer, control: EmulatorControl, provider: str, path: str, headers: dict
+) -> None:
+    control.set_faults(http=[{"provider": provider, "status": 401, "echo_key": True}])
+    response = httpx.get(emulator.url + path, headers=headers, trust_env=False)
+    assert response.status_code == 401
+    assert "Incorrect API key provided: the-presented-key." in response.text
+    control.clear_faults()
