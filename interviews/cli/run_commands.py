@@ -284,12 +284,17 @@ def demo(
     # the demo polls briskly; a real run polls every 30 s and up to 10 min (settings)
     os.environ.setdefault("INTERVIEWS_POLL_INITIAL_SECONDS", "0.25")
     os.environ.setdefault("INTERVIEWS_POLL_MAX_SECONDS", "0.5")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # a first start migrates a fresh database (~18 s here); Prefect's 20 s default is too tight
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if not personas.exists():
         raise InputError("sample personas not found; pass --personas FILE", path=str(personas))
 
+    # Prefect is imported here, before the warm-up thread: importing it from two threads at
+    # once made one of them see a half-initialised `prefect.blocks.core`, which Prefect
+    # reported as "Failed to initialize plugins: cannot import name 'Block'".
+    import prefect.client.orchestration  # noqa: F401
+
+    import blocks.credentials
     from interviews.emulator.control import EmulatorControl
     from interviews.emulator.server import EmulatorServer
 
