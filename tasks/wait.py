@@ -70,6 +70,8 @@ def wait_batch(job: BatchJob, context: RunContext) -> BatchJob:
         margin=timedelta(hours=settings.wait_margin_hours),
         on_poll=on_poll,
         on_transient_error=on_transient,
+        max_hint=settings.max_server_wait_seconds,
+        log=logger.warning,
     )
     emit_batch_ended(ended, context.run_id)
     return ended

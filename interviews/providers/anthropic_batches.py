@@ -190,11 +190,14 @@ class AnthropicBatchAdapter(BatchAdapter):
     ) -> None:
         import anthropic  # imported here: the SDK costs ~2.5 s and only network steps need it
 
+        from interviews.providers.server_hints import capped_http_client
+
         self._client = anthropic.Anthropic(
             api_key=api_key,
             base_url=base_url,
             max_retries=max_retries,
             timeout=timeout,
+            http_client=capped_http_client(anthropic, provider="anthropic"),
             _strict_response_validation=strict_responses,
         )
 

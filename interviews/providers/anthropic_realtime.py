@@ -32,11 +32,14 @@ class AnthropicRealtimeAdapter(RealtimeAdapter):
     ) -> None:
         import anthropic
 
+        from interviews.providers.server_hints import capped_http_client
+
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=base_url,
             max_retries=max_retries,
             timeout=timeout,
+            http_client=capped_http_client(anthropic, provider="anthropic", asynchronous=True),
             _strict_response_validation=strict_responses,
         )
 
