@@ -68,6 +68,7 @@ def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
     Preparing first means bad input fails in well under a second, with one clear message and
     before Prefect starts; the flow then resumes the prepared runs by their ids.
     """
+    from interviews.cli.interrupt import run_interruptibly
     from interviews.cli.progress import watch_progress
     from interviews.fanout import compare_run_id, target_runs
     from interviews.ledger import Ledger
@@ -106,14 +107,15 @@ def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
     for run in runs:
         resolve_credentials(run.provider, run.credentials_block)  # fail before the flow
     _brief_console_errors()
+    resume = f"re-run with --run-id {params.run_id}"
     if mode == "realtime":
         from flows.realtime_flow import realtime_interviews
 
-        return realtime_interviews(params)
+        return run_interruptibly(lambda: realtime_interviews(params), resume=resume)
     from flows.batch_flows import batch_interviews
 
     with watch_progress(ledger, run_ids):
-        return batch_interviews(params)
+        return run_interruptibly(lambda: batch_interviews(params), resume=resume)
 
 
 def run(
@@ -244,8 +246,12 @@ def collect(data_dir: DataDir = None) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     _brief_console_errors()
     from flows.collect_flow import collect_batches
+    from interviews.cli.interrupt import run_interruptibly
 
-    summaries = collect_batches(str(data_dir) if data_dir else None)
+    summaries = run_interruptibly(
+        lambda: collect_batches(str(data_dir) if data_dir else None),
+        resume="run `interviews collect` again",
+    )
     if not summaries:
         console.print("No open runs.")
     for summary in summaries:
