@@ -6,12 +6,14 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from interviews.batch_types import BatchJob
+from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.pipeline import submit_chunk
 from interviews.settings import get_settings
 from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def submit_batch(chunk_id: int, context: RunContext) -> BatchJob:
     """Submit the chunk, or resume / adopt the batch the ledger knows for it.
 

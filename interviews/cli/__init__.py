@@ -80,3 +80,12 @@ def main() -> None:
     except InterviewsError as exc:
         print_error(str(exc))
         sys.exit(1)
+    except Exception as exc:  # a full disk outside a run's own handling: still one line
+        from interviews.diskfull import disk_full_message, is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        from interviews.settings import get_settings
+
+        print_error(disk_full_message(get_settings().data_dir))
+        sys.exit(1)

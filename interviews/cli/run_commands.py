@@ -215,7 +215,11 @@ def run(
         from interviews.realtime import with_realtime_defaults
 
         params = with_realtime_defaults(params)
-    summary = _prepare_then_flow(params, mode="batch" if batch else "realtime")
+    from interviews.diskfull import disk_full_is_clear
+    from interviews.settings import get_settings
+
+    with disk_full_is_clear(data_dir or get_settings().data_dir, run_id):
+        summary = _prepare_then_flow(params, mode="batch" if batch else "realtime")
     _print_summary(summary)
 
 
@@ -324,7 +328,10 @@ def demo(
             credentials_block="emulator",
             data_dir=str(data_dir),
         )
-        summary = _prepare_then_flow(params)
+        from interviews.diskfull import disk_full_is_clear
+
+        with disk_full_is_clear(data_dir):
+            summary = _prepare_then_flow(params)
 
     _print_summary(summary)
     console.print(
