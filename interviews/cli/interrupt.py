@@ -34,6 +34,8 @@ def interrupted_message(signum: int, resume: str) -> str:
 def run_interruptibly(work: Callable[[], T], *, resume: str) -> T:
     """Run `work` (a Prefect flow call) in a thread; on SIGTERM/SIGINT print
     `interrupted_message` and exit 143/130 at once, even while the run sleeps."""
+    if threading.current_thread() is not threading.main_thread():
+        return work()  # signals reach the main thread only; whoever runs us handles them
     outcome: dict[str, Any] = {}
 
     def target() -> None:
