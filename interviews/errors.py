@@ -64,6 +64,10 @@ class AmbiguousBatchError(LedgerError):
     """A batch whose id was lost cannot be matched to exactly one provider batch."""
 
 
+class DiskFullError(InterviewsError):
+    """The disk holding the data directory (files or the ledger) has no space left."""
+
+
 class ProviderError(InterviewsError):
     """A provider call failed.
 

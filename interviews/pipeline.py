@@ -34,7 +34,7 @@ from interviews.errors import (
 )
 from interviews.jsonl import OverlongLine, atomic_writer, dumps_line, read_lines
 from interviews.ledger import BatchRow, ChunkRow, Ledger
-from interviews.polling import Backoff, wait_for_batch
+from interviews.polling import Backoff, server_wait, wait_for_batch
 from interviews.preparation import (
     DataDirs,
     estimate_prepared,
@@ -302,6 +302,8 @@ def submit_chunk(
     adapter: BatchAdapter,
     ledger: Ledger,
     sleep: Callable[[float], None] = time.sleep,
+    max_hint: float = 300.0,
+    log: Callable[[str], None] | None = None,
 ) -> BatchJob:
     """Create the chunk's batch exactly once.
 
@@ -340,7 +342,16 @@ def submit_chunk(
         except TransientProviderError as exc:
             if attempt == CREATE_ATTEMPTS:
                 raise
-            sleep(exc.retry_after if exc.retry_after is not None else 2.0**attempt)
+            wait = server_wait(
+                exc.retry_after,
+                fallback=2.0**attempt,
+                cap=max_hint,
+                what=f"creating the batch of chunk {chunk.key} again (HTTP {exc.status_code})",
+                log=log,
+            )
+            if log is not None:
+                log(f"creating the batch of chunk {chunk.key} again in {wait:g} s: {exc}")
+            sleep(wait)
             if exc.status_code != 429:  # the create may have happened: look before retrying
                 adopted = _adopt_lost_batch(chunk, intent, adapter, ledger)
                 if adopted is not None:
@@ -361,6 +372,8 @@ def wait_chunk(
     clock: Callable[[], float] | None = None,
     on_poll: Callable[[BatchJob], None] | None = None,
     on_transient_error: Callable[[TransientProviderError], None] | None = None,
+    max_hint: float = 300.0,
+    log: Callable[[str], None] | None = None,
 ) -> BatchJob:
     """Wait for a batch to end, recording each status in the ledger.
 
@@ -389,6 +402,8 @@ def wait_chunk(
         backoff=backoff,
         on_poll=record,
         on_transient_error=on_transient_error,
+        max_hint=max_hint,
+        log=log,
         **kwargs,
     )
 

@@ -28,6 +28,31 @@ class Backoff:
         return min(max(current * self.factor, self.initial), self.maximum)
 
 
+def server_wait(
+    hint: float | None,
+    *,
+    fallback: float,
+    cap: float,
+    what: str,
+    remaining: float | None = None,
+    log: Callable[[str], None] | None = None,
+) -> float:
+    """Seconds to wait before trying `what` again: the server's hint, cut to `cap` (and to
+    the time `remaining` before a deadline), else `fallback`; a cut hint is logged.
+
+    A provider may answer `retry-after: 86400`; followed blindly that is a day of silence.
+    """
+    wait = fallback if hint is None else max(hint, 0.0)
+    if hint is not None and hint > cap:
+        wait = cap
+        if log is not None:
+            log(
+                f"the provider asked to wait {hint:g} s before {what}; waiting {cap:g} s "
+                "instead (INTERVIEWS_MAX_SERVER_WAIT_SECONDS)"
+            )
+    return wait if remaining is None else max(min(wait, remaining), 0.0)
+
+
 def wait_for_batch(
     retrieve: Callable[[], BatchJob],
     *,
@@ -37,6 +62,8 @@ def wait_for_batch(
     clock: Callable[[], float] = time.time,
     on_poll: Callable[[BatchJob], None] | None = None,
     on_transient_error: Callable[[TransientProviderError], None] | None = None,
+    max_hint: float = 300.0,
+    log: Callable[[str], None] | None = None,
 ) -> BatchJob:
     """Poll `retrieve` until the batch reaches a terminal `BatchStatus`.
 
@@ -48,6 +75,8 @@ def wait_for_batch(
         clock: the time source, seconds since the epoch by default (injected in tests).
         on_poll: called with every job read, e.g. to update the ledger and progress.
         on_transient_error: called when a poll failed transiently and will be retried.
+        max_hint: the longest server hint (poll-after, retry-after) followed, in seconds.
+        log: where a cut server hint is reported.
 
     Returns:
         The batch in a terminal state.
@@ -76,6 +105,9 @@ def wait_for_batch(
                 f"stopped waiting at the deadline: {where}; it may still finish, so re-run "
                 "with the same --run-id later to pick up its results without resubmitting"
             )
-        hint = job.poll_after if job is not None and job.poll_after is not None else 0.0
-        sleep(min(max(interval, hint), remaining))
+        hint = job.poll_after if job is not None else None
+        wait = server_wait(
+            hint, fallback=0.0, cap=max_hint, what="polling again", remaining=remaining, log=log
+        )
+        sleep(min(max(interval, wait), remaining))
         interval = backoff.next(interval)

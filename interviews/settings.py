@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     poll_initial_seconds: float = Field(default=30.0, ge=0, description="First poll interval.")
     poll_max_seconds: float = Field(default=600.0, ge=0, description="Longest poll interval.")
     poll_factor: float = Field(default=1.5, ge=1, description="Growth of the poll interval.")
+    max_server_wait_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest wait a provider's retry-after / poll hint may ask for; longer hints "
+        "are cut to this (and never past the run's deadline), and the cut is logged.",
+    )
     wait_margin_hours: float = Field(
         default=2.0, ge=0, description="Extra time past a provider's window before giving up."
     )

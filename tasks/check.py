@@ -6,11 +6,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from interviews.batch_types import BatchJob
+from interviews.diskfull import disk_full_is_clear_in_task
 from tasks.context import RunContext
 from tasks.events import emit_batch_ended
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def check_batch(job: BatchJob, context: RunContext) -> BatchJob:
     """One status read of the batch, recorded in the ledger.
 

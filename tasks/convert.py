@@ -9,12 +9,14 @@ from prefect.cache_policies import NO_CACHE
 
 from interviews.batch_types import BatchJob
 from interviews.catalog import get_model
+from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.pipeline import convert_chunk
 from interviews.records import ConvertSummary
 from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def convert_results(
     chunk_id: int,
     results_path: Path,

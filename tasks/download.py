@@ -8,6 +8,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from interviews.batch_types import BatchJob
+from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.errors import is_transient
 from interviews.pipeline import download_chunk
 from tasks.context import RunContext
@@ -25,6 +26,7 @@ def _retry_if_transient(task, task_run, state) -> bool:
 @task(
     cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_if_transient
 )
+@disk_full_is_clear_in_task
 def download_results(
     chunk_id: int, job: BatchJob, context: RunContext, refetch: bool = False
 ) -> Path:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.pipeline import RunPlan, prepare_run, prepare_turn
 from interviews.spec import BatchRunParameters
 from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def prepare_batch(params: BatchRunParameters, context: RunContext, mode: str = "batch") -> RunPlan:
     """Validate personas and templates, write the canonical file and provider chunks.
 
@@ -41,6 +43,7 @@ def prepare_batch(params: BatchRunParameters, context: RunContext, mode: str = "
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def prepare_question(params: BatchRunParameters, turn: int, context: RunContext) -> RunPlan | None:
     """Write the batch of an interview protocol's question `turn` (from 2): the previous
     question's requests carried one turn further, for every interview that answered it.

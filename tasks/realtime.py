@@ -7,12 +7,14 @@ from prefect.cache_policies import NO_CACHE
 
 from blocks.credentials import resolve_credentials
 from interviews.catalog import get_model
+from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.realtime import interview_chunk
 from interviews.settings import get_settings
 from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def interview_realtime(
     chunk_id: int, model: str, context: RunContext, record_files: bool = True
 ) -> int:

@@ -9,6 +9,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.jsonl import write_json
 from interviews.preparation import DataDirs
 from interviews.report import RunReport, comparison_markdown, comparison_rows
@@ -23,6 +24,7 @@ def _artifact_key(prefix: str, run_id: str) -> str:
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def publish_report(report: RunReport, context: RunContext) -> dict:
     """Write `runs/{run_id}/summary.json`, a markdown report and a table artifact.
 
@@ -54,6 +56,7 @@ def publish_report(report: RunReport, context: RunContext) -> dict:
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def publish_comparison(
     run_id: str, summaries: list[dict[str, Any]], data_dir: str | None
 ) -> dict[str, Any]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.ledger import ChunkRow
 from interviews.pipeline import plan_retry_round
 from tasks.context import RunContext
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def plan_retry(
     previous: list[ChunkRow], retry_ids: list[str], round_: int, context: RunContext
 ) -> list[ChunkRow]:

@@ -9,6 +9,7 @@ from prefect.artifacts import update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from interviews.batch_types import BatchJob
+from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.errors import TransientProviderError
 from interviews.pipeline import wait_chunk
 from interviews.polling import Backoff
@@ -19,6 +20,7 @@ from tasks.events import emit_batch_ended
 
 
 @task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
 def wait_batch(job: BatchJob, context: RunContext) -> BatchJob:
     """Poll the batch with capped backoff until it ends; keep the run's progress artifact in
     the Prefect UI up to date.
@@ -70,6 +72,8 @@ def wait_batch(job: BatchJob, context: RunContext) -> BatchJob:
         margin=timedelta(hours=settings.wait_margin_hours),
         on_poll=on_poll,
         on_transient_error=on_transient,
+        max_hint=settings.max_server_wait_seconds,
+        log=logger.warning,
     )
     emit_batch_ended(ended, context.run_id)
     return ended

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.default_styles import DEFAULT_STYLES
+from rich.errors import MissingStyle
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.theme import Theme
 
 from interviews.ledger import Ledger
 from interviews.progress import run_progress
@@ -22,6 +25,23 @@ def _prefect_console() -> Console | None:
         if isinstance(handler, PrefectConsoleHandler):
             return handler.console
     return None
+
+
+def _missing_default_styles(console: Console) -> Theme:
+    """Rich's default styles that `console`'s theme lacks (the bars need `bar.back` & co.).
+
+    Prefect's console handler builds its console with `Theme(styles, inherit=False)`: only
+    its log-highlighting styles, none of Rich's defaults. A progress bar drawn on that console
+    raised `MissingStyle: 'bar.back'` in a real terminal. Adding just the missing ones keeps
+    Prefect's own colours (and any `logging.yml` overrides) for the log lines.
+    """
+    missing = {}
+    for name, style in DEFAULT_STYLES.items():
+        try:
+            console.get_style(name)
+        except MissingStyle:
+            missing[name] = style
+    return Theme(missing, inherit=False)
 
 
 @contextmanager
@@ -45,7 +65,11 @@ def watch_progress(
         TextColumn("{task.fields[batches]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console) as progress:
+    # the bars share Prefect's console so log lines print above them, not through them
+    with (
+        console.use_theme(_missing_default_styles(console)),
+        Progress(*columns, console=console) as progress,
+    ):
         bars = {run_id: progress.add_task(run_id, total=None, batches="") for run_id in run_ids}
         stop = threading.Event()
 

@@ -68,6 +68,7 @@ def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
     Preparing first means bad input fails in well under a second, with one clear message and
     before Prefect starts; the flow then resumes the prepared runs by their ids.
     """
+    from interviews.cli.interrupt import run_interruptibly
     from interviews.cli.progress import watch_progress
     from interviews.fanout import compare_run_id, target_runs
     from interviews.ledger import Ledger
@@ -106,14 +107,15 @@ def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
     for run in runs:
         resolve_credentials(run.provider, run.credentials_block)  # fail before the flow
     _brief_console_errors()
+    resume = f"re-run with --run-id {params.run_id}"
     if mode == "realtime":
         from flows.realtime_flow import realtime_interviews
 
-        return realtime_interviews(params)
+        return run_interruptibly(lambda: realtime_interviews(params), resume=resume)
     from flows.batch_flows import batch_interviews
 
     with watch_progress(ledger, run_ids):
-        return batch_interviews(params)
+        return run_interruptibly(lambda: batch_interviews(params), resume=resume)
 
 
 def run(
@@ -224,7 +226,11 @@ def run(
         from interviews.realtime import with_realtime_defaults
 
         params = with_realtime_defaults(params)
-    summary = _prepare_then_flow(params, mode="batch" if batch else "realtime")
+    from interviews.diskfull import disk_full_is_clear
+    from interviews.settings import get_settings
+
+    with disk_full_is_clear(data_dir or get_settings().data_dir, run_id):
+        summary = _prepare_then_flow(params, mode="batch" if batch else "realtime")
     _print_summary(summary)
 
 
@@ -255,8 +261,12 @@ def collect(data_dir: DataDir = None) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     _brief_console_errors()
     from flows.collect_flow import collect_batches
+    from interviews.cli.interrupt import run_interruptibly
 
-    summaries = collect_batches(str(data_dir) if data_dir else None)
+    summaries = run_interruptibly(
+        lambda: collect_batches(str(data_dir) if data_dir else None),
+        resume="run `interviews collect` again",
+    )
     if not summaries:
         console.print("No open runs.")
     for summary in summaries:
@@ -295,12 +305,17 @@ def demo(
     # the demo polls briskly; a real run polls every 30 s and up to 10 min (settings)
     os.environ.setdefault("INTERVIEWS_POLL_INITIAL_SECONDS", "0.25")
     os.environ.setdefault("INTERVIEWS_POLL_MAX_SECONDS", "0.5")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # a first start migrates a fresh database (~18 s here); Prefect's 20 s default is too tight
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if not personas.exists():
         raise InputError("sample personas not found; pass --personas FILE", path=str(personas))
 
+    # Prefect is imported here, before the warm-up thread: importing it from two threads at
+    # once made one of them see a half-initialised `prefect.blocks.core`, which Prefect
+    # reported as "Failed to initialize plugins: cannot import name 'Block'".
+    import prefect.client.orchestration  # noqa: F401
+
+    import blocks.credentials
     from interviews.emulator.control import EmulatorControl
     from interviews.emulator.server import EmulatorServer
 
@@ -324,7 +339,10 @@ def demo(
             credentials_block="emulator",
             data_dir=str(data_dir),
         )
-        summary = _prepare_then_flow(params)
+        from interviews.diskfull import disk_full_is_clear
+
+        with disk_full_is_clear(data_dir):
+            summary = _prepare_then_flow(params)
 
     _print_summary(summary)
     console.print(

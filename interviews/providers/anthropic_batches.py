@@ -191,6 +191,8 @@ class AnthropicBatchAdapter(BatchAdapter):
     ) -> None:
         import anthropic  # imported here: the SDK costs ~2.5 s and only network steps need it
 
+        from interviews.providers.server_hints import capped_http_client
+
         register_secret(api_key)  # a refusal may echo it: redact it from every message
 
         self._client = anthropic.Anthropic(
@@ -198,6 +200,7 @@ class AnthropicBatchAdapter(BatchAdapter):
             base_url=base_url,
             max_retries=max_retries,
             timeout=timeout,
+            http_client=capped_http_client(anthropic, provider="anthropic"),
             _strict_response_validation=strict_responses,
         )
 

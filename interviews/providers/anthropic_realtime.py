@@ -33,6 +33,8 @@ class AnthropicRealtimeAdapter(RealtimeAdapter):
     ) -> None:
         import anthropic
 
+        from interviews.providers.server_hints import capped_http_client
+
         register_secret(api_key)  # a refusal may echo it: redact it from every message
 
         self._client = anthropic.AsyncAnthropic(
@@ -40,6 +42,7 @@ class AnthropicRealtimeAdapter(RealtimeAdapter):
             base_url=base_url,
             max_retries=max_retries,
             timeout=timeout,
+            http_client=capped_http_client(anthropic, provider="anthropic", asynchronous=True),
             _strict_response_validation=strict_responses,
         )
 
