@@ -107,9 +107,11 @@ def read_requests(path: Path) -> Iterator[CanonicalRequest]:
                     path=str(path),
                     line=number,
                 )
-            if not CUSTOM_ID_PATTERN.match(str(value["custom_id"])):
+            custom_id = value["custom_id"]
+            # fullmatch: `$` alone would let "id\n" through, and the id names a record file
+            if not isinstance(custom_id, str) or not CUSTOM_ID_PATTERN.fullmatch(custom_id):
                 raise InputError(
-                    f"custom_id {value['custom_id']!r} must match {CUSTOM_ID_PATTERN.pattern}",
+                    f"custom_id {custom_id!r} must match {CUSTOM_ID_PATTERN.pattern}",
                     path=str(path),
                     line=number,
                 )

@@ -298,3 +298,20 @@ def test_refetch_results_keeps_the_old_file_and_every_answer(setup, control) -> 
     record = orjson.loads((dirs.interviews / "interview_0.json").read_bytes())
     assert record["status"] == "succeeded"
     assert sorted(p.name for p in dirs.results.iterdir()) == sorted([path.name, kept.name])
+
+
+@pytest.mark.parametrize("bad_id", [*HOSTILE_IDS, 7])
+def test_a_request_file_with_a_bad_custom_id_is_refused_naming_its_line(
+    tmp_path: Path, bad_id: object
+) -> None:
+    # A request file may be hand-edited; its ids name record files, so each must be a whole
+    # valid id (a trailing newline passed a `$` match) and a string.
+    from interviews.errors import InputError
+    from interviews.requests import CANONICAL_FIELDS, read_requests
+
+    good = {name: {} for name in CANONICAL_FIELDS} | {"custom_id": "interview_1", "persona_id": 1}
+    path = tmp_path / "requests.jsonl"
+    write_jsonl(path, [json.dumps(good), json.dumps(good | {"custom_id": bad_id})])
+    with pytest.raises(InputError) as caught:
+        list(read_requests(path))
+    assert f"{path}:2" in str(caught.value) and "custom_id" in str(caught.value)
