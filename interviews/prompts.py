@@ -398,8 +398,9 @@ def _render_jinja(
         return compiled.template.render(context).strip()
     except SecurityError as exc:
         # the template's fault whatever the record: name the template and its line
+        reason = str(exc.message).rstrip(".")
         raise InputError(
-            f"template reaches outside the record ({exc.message}); a template may only use "
+            f"template reaches outside the record ({reason}); a template may only use "
             "persona, health_record and persona_id: remove that expression",
             path=compiled.name,
             line=_template_line(exc),
