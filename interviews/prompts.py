@@ -117,10 +117,44 @@ def _describe_list(value: list) -> str:
     return "; ".join([v if type(v) is str else describe(v) for v in value])
 
 
+# A rendered prompt longer than this is a template bug, not a prompt: ~250k tokens, above every
+# model's context window.
+MAX_PROMPT_CHARS = 1_000_000
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus bounds on the two operators that build huge values from
+    small templates (`9**9**9`, `'x' * 10**9`): a template may not stall or exhaust the machine."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """Compute `left operator right` if the result stays small, else a SecurityError."""
+        numbers = _is_number(left) and _is_number(right)
+        if operator == "**" and numbers and abs(right) > 64 and abs(left) not in (0, 1):
+            raise SecurityError(f"the power {right!r} is too large")
+        if operator == "*" and _repeats(left, right) > MAX_PROMPT_CHARS:
+            raise SecurityError("the repetition makes a value too long for a prompt")
+        return super().call_binop(context, operator, left, right)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _repeats(left: Any, right: Any) -> int:
+    """How long `left * right` would be when it repeats a string or list (0 when it does not)."""
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+            return len(seq) * max(times, 0)
+    return 0
+
+
 def _environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     # The immutable sandbox: no attribute that leads to Python internals (`__globals__`, `os`,
-    # `os.environ`), no `str.format` tricks, no changing the records that later templates see.
-    env = ImmutableSandboxedEnvironment(
+    # `os.environ`), no `str.format` tricks, no changing the records that later templates see,
+    # and no operator that builds a huge value.
+    env = _BoundedSandbox(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # prompts are plain text, not HTML
@@ -384,6 +418,13 @@ def _render(
     if not text:
         raise InputError(
             f"template {compiled.name} rendered an empty prompt for this record; fix the template",
+            path=source,
+            line=record.line,
+        )
+    if len(text) > MAX_PROMPT_CHARS:
+        raise InputError(
+            f"template {compiled.name} rendered a prompt of {len(text):,} characters for this "
+            f"record (the limit is {MAX_PROMPT_CHARS:,}); shorten the template or the record",
             path=source,
             line=record.line,
         )

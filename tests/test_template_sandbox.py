@@ -236,3 +236,28 @@ def test_random_records_render_the_same_in_and_out_of_the_sandbox() -> None:
         record: PersonaRecord = random_record(rng, line)
         context = {"persona": record.persona, "health_record": record.health_record}
         assert sandboxed.render(context) == plain.from_string(source).render(context)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["9 ** (9 ** 9)", "2 ** 100000", "'x' * 10**8", "[persona] * 2000000", "10**7 * 'ab'"],
+)
+def test_a_template_cannot_build_a_huge_value(tmp_path: Path, expression: str) -> None:
+    """Refused at once, naming the template line: no stalled machine, no gigabyte prompt."""
+    template = tmp_path / "huge.j2"
+    template.write_text(f"You are {{{{ persona.name }}}}.\n{{{{ {expression} }}}}")
+    record = next(iter_personas(SAMPLE))
+    prompts = Prompts.load(system_template=template)
+    with pytest.raises(InputError, match=rf"^{template}:2: template reaches outside the record"):
+        prompts.render(record, source=str(SAMPLE))
+
+
+def test_small_powers_and_repeats_still_work_and_long_prompts_are_refused(tmp_path: Path) -> None:
+    record = next(iter_personas(SAMPLE))
+    ok = tmp_path / "ok.j2"
+    ok.write_text("{{ 2 ** 10 }} {{ '-' * 3 }} {{ 1 ** 100000 }} {{ 1.5 * 2 }}")
+    assert Prompts.load(system_template=ok).render(record, source="p.jsonl")[0] == "1024 --- 1 3.0"
+    long = tmp_path / "long.j2"
+    long.write_text("{{ 'x' * 600000 }}{{ 'y' * 600000 }}")
+    with pytest.raises(InputError, match=r"rendered a prompt of 1,200,000 characters"):
+        Prompts.load(system_template=long).render(record, source="p.jsonl")
