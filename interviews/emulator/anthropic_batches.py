@@ -5,7 +5,6 @@ PROVIDERS.md §1 and the installed SDK's types (`anthropic.types.messages`).
 """
 
 import re
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,12 +116,11 @@ class Batch:
         self.params = []
 
     def request_counts(self, now: float) -> dict[str, int]:
-        """Counts as the real API reports them: only `processing` moves before the end."""
+        """Counts as the real API reports them: every request is `processing` until the whole
+        batch ends, and the tallies always sum to the batch's size."""
         if self.ended_at is not None:
             return dict(self.final_counts)
-        until = min(now, self.cancel_initiated_at or now)
-        processing = len(self.custom_ids) - bisect_right(self.done_times, until)
-        return {**_zero_counts(), "processing": processing}
+        return {**_zero_counts(), "processing": len(self.custom_ids)}
 
     def to_json(self, now: float, prefix_url: str) -> dict[str, Any]:
         """The `MessageBatch` object; `results_url` is absolute, built from `prefix_url`."""

@@ -39,8 +39,9 @@ def test_batch_lifecycle_from_create_to_results(
     halfway = client.messages.batches.retrieve(created.id)
     assert halfway.processing_status == "in_progress"
     counts = halfway.request_counts
-    assert 0 < counts.processing < 20
-    # Like the real API, only `processing` moves until the whole batch has ended.
+    # Like the real API: every request is `processing` until the whole batch has ended, and
+    # the tallies always sum to the batch's size.
+    assert counts.processing == 20
     assert counts.succeeded == counts.errored == counts.canceled == counts.expired == 0
 
     control.advance(60)
