@@ -17,6 +17,7 @@ from prefect.artifacts import create_progress_artifact
 from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import unmapped
 
+from flows.run_identity import holding_run
 from interviews.batch_types import BatchJob
 from interviews.errors import RunFailedError
 from interviews.ledger import ChunkRow
@@ -26,6 +27,7 @@ from interviews.pipeline import (
     consolidate_records,
     settle_status,
 )
+from interviews.preparation import new_run_id
 from interviews.progress import run_progress
 from interviews.protocol import load_protocol
 from interviews.realtime import summarize_records
@@ -66,6 +68,14 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
             answered.
     """
     context = make_context(params)
+    if not params.run_id:  # outside a flow run, where none is derived (see run_identity)
+        params = params.model_copy(update={"run_id": new_run_id(params.provider)})
+    with holding_run(context.ledger(), params.run_id):
+        return _run_batch(params, context)
+
+
+def _run_batch(params: BatchRunParameters, context: RunContext) -> dict[str, Any]:
+    """`run_batch` under the run's lease."""
     plan = prepare_batch(params, context)
     result = _run_plan(plan, params, context)
     turns = len(load_protocol(params.protocol).turns) if params.protocol else 1

@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.batch_body import run_batch
+from flows.run_identity import flow_run_name, with_run_id
 from interviews.errors import ConfigurationError, RunFailedError
 from interviews.fanout import compare_run_id, target_runs
 from interviews.spec import BatchRunParameters
@@ -33,10 +34,15 @@ def _for_provider(params: BatchRunParameters, provider: str) -> BatchRunParamete
             f"{', '.join(params.targets) or params.provider}; use the batch-interviews "
             "deployment (or `interviews run`) for other providers and compare runs"
         )
-    return params
+    return with_run_id(params)
 
 
-@flow(name="anthropic-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
+@flow(
+    name="anthropic-batch",
+    flow_run_name=flow_run_name,
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS),
+)
 def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through Anthropic's Message Batches API (50 % of real-time prices).
 
@@ -49,7 +55,12 @@ def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(_for_provider(params, "anthropic"))
 
 
-@flow(name="openai-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
+@flow(
+    name="openai-batch",
+    flow_run_name=flow_run_name,
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS),
+)
 def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through OpenAI's Batch API (50 % of real-time prices).
 
@@ -62,7 +73,12 @@ def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(_for_provider(params, "openai"))
 
 
-@flow(name="vertex-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
+@flow(
+    name="vertex-batch",
+    flow_run_name=flow_run_name,
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS),
+)
 def vertex_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through Vertex AI batch prediction (Gemini; GCS staging; 50 % off).
 
@@ -75,7 +91,12 @@ def vertex_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(_for_provider(params, "vertex"))
 
 
-@flow(name="gemini-batch", log_prints=True, task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS))
+@flow(
+    name="gemini-batch",
+    flow_run_name=flow_run_name,
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS),
+)
 def gemini_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through the Gemini Developer API's batch mode (50 % off).
 
@@ -96,7 +117,7 @@ PROVIDER_FLOWS = {
 }
 
 
-@flow(name="batch-interviews", log_prints=True)
+@flow(name="batch-interviews", flow_run_name=flow_run_name, log_prints=True)
 def batch_interviews(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through the batch API of `params.provider`, or compare several
     providers and models on the same personas (`params.targets`).
@@ -114,6 +135,7 @@ def batch_interviews(params: BatchRunParameters) -> dict[str, Any]:
     Raises:
         RunFailedError: a compare run where some target failed (after all have finished).
     """
+    params = with_run_id(params)  # a Retry in the UI resumes this very run
     if not params.targets:
         return PROVIDER_FLOWS[params.provider](params)
     params = params.model_copy(update={"run_id": compare_run_id(params.run_id)})

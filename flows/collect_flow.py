@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger
 
 from flows.batch_flows import PROVIDER_FLOWS
 from interviews.errors import InterviewsError
+from interviews.leases import RunBusyError, busy_elsewhere, describe_holder
 from interviews.ledger import Ledger
 from interviews.settings import get_settings
 from interviews.spec import BatchRunParameters
@@ -23,8 +24,9 @@ from interviews.spec import BatchRunParameters
 def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
     """Look at every open run once: download, convert and report those whose batches ended,
     start their retry rounds (and an interview protocol's next question), and leave the ones
-    still running for the next call. Runs that
-    were only prepared, with nothing submitted yet, are left alone.
+    still running for the next call. Runs that were only prepared, with nothing submitted yet,
+    are left alone, and so are runs another live process is working on (an attached run, a
+    second collect): only detached or abandoned runs are taken.
 
     Args:
         data_dir: the data directory whose ledger to read (default: settings).
@@ -48,8 +50,18 @@ def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
         if spec.get("protocol_of"):  # a protocol's later question: the protocol run resumes
             # from its first question's run id, finishes this one and submits the next
             params = params.model_copy(update={"run_id": spec["protocol_of"]})
+        holder = busy_elsewhere(ledger, params.run_id)
+        if holder is not None:  # an attached run, or another collect: theirs to finish
+            logger.info("Run %s: left alone, %s is on it", params.run_id, describe_holder(holder))
+            outcomes.append(
+                {"run_id": params.run_id, "ok": True, "left_alone": describe_holder(holder)}
+            )
+            continue
         try:
             outcomes.append(PROVIDER_FLOWS[params.provider](params))
+        except RunBusyError as exc:  # claimed between the look above and the flow's own claim
+            logger.info("Run %s: left alone (%s)", params.run_id, exc)
+            outcomes.append({"run_id": params.run_id, "ok": True, "left_alone": "another process"})
         except InterviewsError as exc:  # one broken run must not stop the others
             logger.error("Run %s: %s", run["run_id"], exc)
             outcomes.append({"run_id": run["run_id"], "ok": False, "error": str(exc)})

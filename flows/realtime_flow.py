@@ -8,6 +8,8 @@ from typing import Any
 from prefect import flow
 
 from flows.batch_body import report_run
+from flows.run_identity import flow_run_name, holding_run, with_run_id
+from interviews.preparation import new_run_id
 from interviews.realtime import with_realtime_defaults
 from interviews.spec import BatchRunParameters
 from tasks.context import make_context
@@ -15,7 +17,7 @@ from tasks.prepare import prepare_batch
 from tasks.realtime import interview_realtime
 
 
-@flow(name="realtime-interviews", log_prints=True)
+@flow(name="realtime-interviews", flow_run_name=flow_run_name, log_prints=True)
 def realtime_interviews(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through the provider's real-time API (full prices, answers in
     seconds). Re-running the same run id sends only the interviews without an answer.
@@ -30,10 +32,14 @@ def realtime_interviews(params: BatchRunParameters) -> dict[str, Any]:
     Raises:
         RunFailedError: no interview was answered.
     """
-    params = with_realtime_defaults(params)
+    params = with_run_id(with_realtime_defaults(params))
+    if not params.run_id:
+        params = params.model_copy(update={"run_id": new_run_id(params.provider)})
     context = make_context(params)
-    plan = prepare_batch(params, context, mode="realtime")
-    context = context.model_copy(update={"run_id": plan.run_id})
-    for chunk in plan.chunks:
-        interview_realtime(chunk.id, plan.model.id, context, params.record_files)
-    return report_run(plan, params, context, mode="realtime")
+    # the lease: a second real-time run of this id would send every interview again
+    with holding_run(context.ledger(), params.run_id):
+        plan = prepare_batch(params, context, mode="realtime")
+        context = context.model_copy(update={"run_id": plan.run_id})
+        for chunk in plan.chunks:
+            interview_realtime(chunk.id, plan.model.id, context, params.record_files)
+        return report_run(plan, params, context, mode="realtime")

@@ -10,7 +10,8 @@ InterviewsError
 ├── CatalogError                  unknown model, no batch support, model retired
 ├── BudgetError                   the estimate exceeds --max-cost
 ├── LedgerError                   the run ledger disagrees with what is asked (e.g. changed input)
-│   └── AmbiguousBatchError       a lost batch cannot be identified safely; a person must decide
+│   ├── AmbiguousBatchError       a lost batch cannot be identified safely; a person must decide
+│   └── ForeignBatchError         a batch adopted after a lost create proved to be another run's
 ├── ProviderError                 .provider .status_code .request_id; raised `from` the SDK error
 │   ├── TransientProviderError    408/409/429/>=500, connection errors, timeouts
 │   └── PermanentProviderError    400/401/403/404/422 and everything else
@@ -62,6 +63,11 @@ class LedgerError(InterviewsError):
 
 class AmbiguousBatchError(LedgerError):
     """A batch whose id was lost cannot be matched to exactly one provider batch."""
+
+
+class ForeignBatchError(LedgerError):
+    """A batch adopted while it was still running proved, by its results, to be another
+    run's: its results are not used, and the chunk is submitted on the next run."""
 
 
 class DiskFullError(InterviewsError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,18 @@ batches = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Who is working on a run right now: one row per run id (`run:<id>`), claimed atomically, kept
+# alive by a heartbeat and free for anyone once it expires (see interviews/leases.py).
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(300), primary_key=True),
+    sa.Column("owner", sa.String(300), nullable=False),
+    sa.Column("command", sa.String(200), nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 INTENT = "intent"
 
 
@@ -140,6 +152,17 @@ class BatchRow:
     intent_at: datetime
     created_at: datetime | None
     expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    """Who holds a lease, for what command, and until when (unless renewed)."""
+
+    name: str
+    owner: str
+    command: str
+    acquired_at: datetime
+    expires_at: datetime
 
 
 def _chunk(row: Any) -> ChunkRow:
@@ -366,6 +389,31 @@ class Ledger:
                 batches.delete().where(batches.c.chunk_id == chunk_id, batches.c.batch_id.is_(None))
             )
 
+    def release_batch(self, chunk_id: int) -> None:
+        """Untie a batch adopted by mistake from the chunk: its row goes back to a bare intent
+        (same intent time, so the chunk keeps its ownership tag) and the chunk to prepared."""
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                batches.update()
+                .where(batches.c.chunk_id == chunk_id)
+                .values(
+                    batch_id=None,
+                    status=INTENT,
+                    provider_status=None,
+                    counts_json=None,
+                    created_at=None,
+                    expires_at=None,
+                    ended_at=None,
+                    updated_at=now,
+                )
+            )
+            conn.execute(
+                chunks.update()
+                .where(chunks.c.id == chunk_id)
+                .values(status="prepared", results_path=None)
+            )
+
     def record_batch(self, chunk_id: int, job: BatchJob) -> None:
         """Commit the provider's batch id (right after create, or when adopting a lost one)."""
         self._write_job(batches.c.chunk_id == chunk_id, job, batch_id=job.batch_id)
@@ -399,6 +447,71 @@ class Ledger:
                     **extra,
                 )
             )
+
+    # ------------------------------------------------------------------ leases
+    def claim_lease(
+        self,
+        name: str,
+        owner: str,
+        *,
+        command: str,
+        seconds: float,
+        steal_from: str | None = None,
+    ) -> LeaseRow:
+        """Take the lease `name` for `owner` if it is free, expired, already `owner`'s, or
+        held by `steal_from` (a holder known to be dead); in one atomic statement.
+
+        Returns:
+            The lease as it now stands: `owner`'s if the claim won, else the holder's.
+        """
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        now = _now()
+        values = {
+            "name": name,
+            "owner": owner,
+            "command": command,
+            "acquired_at": now,
+            "expires_at": now + timedelta(seconds=seconds),
+        }
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(leases).values(**values)
+        free = (leases.c.owner == owner) | (leases.c.expires_at < now)
+        if steal_from is not None:
+            free = free | (leases.c.owner == steal_from)
+        # renewing keeps the first acquisition time; taking over sets a new one
+        acquired = sa.case((leases.c.owner == owner, leases.c.acquired_at), else_=now)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[leases.c.name],
+            set_={
+                "owner": owner,
+                "command": command,
+                "acquired_at": acquired,
+                "expires_at": values["expires_at"],
+            },
+            where=free,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(upsert)
+            row = conn.execute(sa.select(leases).where(leases.c.name == name)).one()
+        return LeaseRow(
+            row.name, row.owner, row.command, _utc(row.acquired_at), _utc(row.expires_at)
+        )
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up, if `owner` still holds it."""
+        with self.engine.begin() as conn:
+            conn.execute(leases.delete().where(leases.c.name == name, leases.c.owner == owner))
+
+    def get_lease(self, name: str) -> LeaseRow | None:
+        """The lease row `name` (expired or not), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(leases).where(leases.c.name == name)).first()
+        if row is None:
+            return None
+        return LeaseRow(
+            row.name, row.owner, row.command, _utc(row.acquired_at), _utc(row.expires_at)
+        )
 
     def open_runs(self) -> list[dict[str, Any]]:
         """Runs not yet finished (prepared, submitted or waiting), oldest first."""

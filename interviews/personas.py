@@ -19,9 +19,13 @@ import orjson
 from interviews.errors import InputError
 
 CUSTOM_ID_PREFIX = "interview_"
-# custom ids must match ^[a-z0-9_-]{1,63}$ for every provider (Vertex labels are the strictest),
-# so a string persona id may use at most 63 - len("interview_") of those characters.
-_MAX_ID_CHARS = 63 - len(CUSTOM_ID_PREFIX)
+# One id valid for every provider: Vertex labels are the strictest alphabet (lowercase), and an
+# Anthropic id (at most 64) carries a 9-character ownership tag (`-` and 8 capitals, see
+# `interviews.providers.anthropic_batches`), which leaves 55.
+CUSTOM_ID_MAX = 55
+# custom ids must match ^[a-z0-9_-]{1,55}$ for every provider (see CUSTOM_ID_MAX), so a string
+# persona id may use at most 55 - len("interview_") of those characters.
+_MAX_ID_CHARS = CUSTOM_ID_MAX - len(CUSTOM_ID_PREFIX)
 _STRING_ID = re.compile(rf"^[a-z0-9_-]{{1,{_MAX_ID_CHARS}}}$")
 
 

@@ -28,6 +28,7 @@ from interviews.costs import estimate, estimate_tokens, money
 from interviews.errors import (
     AmbiguousBatchError,
     BudgetError,
+    ForeignBatchError,
     LedgerError,
     PermanentProviderError,
     TransientProviderError,
@@ -268,28 +269,51 @@ def _tag(chunk: ChunkRow, intent_at: datetime) -> BatchTag:
 
 
 def _adopt_lost_batch(
-    chunk: ChunkRow, intent: BatchRow, adapter: BatchAdapter, ledger: Ledger
+    chunk: ChunkRow,
+    intent: BatchRow,
+    adapter: BatchAdapter,
+    ledger: Ledger,
+    log: Callable[[str], None] | None = None,
 ) -> BatchJob | None:
-    """Find the batch an interrupted create may have made; None if there is none."""
+    """Find the batch an interrupted create may have made; None if there is none.
+
+    Only a batch the provider's own data shows to be this chunk's is adopted outright. A
+    single candidate that cannot show it yet (a running Anthropic batch) is adopted on
+    condition: its results are checked when downloaded (`download_chunk`), and used only if
+    they prove it this chunk's. Several candidates that cannot be told apart stop the run.
+    """
     claimed = ledger.claimed_batch_ids(adapter.provider)
-    candidates = [
-        job
-        for job in adapter.find_batches(_tag(chunk, intent.intent_at))
-        if job.batch_id not in claimed
+    found = [
+        candidate
+        for candidate in adapter.find_batches(_tag(chunk, intent.intent_at))
+        if candidate.job.batch_id not in claimed
     ]
-    if len(candidates) > 1:
-        ids = ", ".join(job.batch_id for job in candidates)
-        raise AmbiguousBatchError(
-            f"chunk {chunk.key} was being submitted when the run stopped, and {len(candidates)} "
-            f"{adapter.provider} batches match it ({ids}). Not submitting again, to avoid paying "
-            "twice. Check them in the provider console, cancel the ones that are not this "
-            f"run's, then re-run with the same --run-id."
+    proven = [candidate.job for candidate in found if candidate.proven]
+    unproven = [candidate.job for candidate in found if not candidate.proven]
+    if len(proven) > 1 or (not proven and len(unproven) > 1):
+        several = proven if len(proven) > 1 else unproven
+        ids = ", ".join(job.batch_id for job in several)
+        later = (
+            ""
+            if proven
+            else " Once they have ended, a re-run with the same --run-id tells them apart by "
+            "their results and adopts the right one."
         )
-    if candidates:
-        ledger.record_batch(chunk.id, candidates[0])
-        ledger.update_chunk(chunk.id, status="submitted")
-        return candidates[0]
-    return None
+        raise AmbiguousBatchError(
+            f"chunk {chunk.key} was being submitted when the run stopped, and {len(several)} "
+            f"{adapter.provider} batches match it ({ids}). Not submitting again, to avoid paying "
+            f"twice.{later} Check them in the provider console; cancel none that may be this "
+            "run's."
+        )
+    adopted = proven[0] if proven else unproven[0] if unproven else None
+    if adopted is None:
+        return None
+    if log is not None:
+        how = "" if proven else " (its results are checked to be this chunk's when they arrive)"
+        log(f"chunk {chunk.key}: adopted batch {adopted.batch_id}, created before the stop{how}")
+    ledger.record_batch(chunk.id, adopted)
+    ledger.update_chunk(chunk.id, status="submitted")
+    return adopted
 
 
 # Attempts at a create call within one submit step (see `submit_chunk`).
@@ -325,7 +349,7 @@ def submit_chunk(
     if existing is not None and existing.batch_id is not None:
         return adapter.retrieve(existing.batch_id)
     if existing is not None:
-        adopted = _adopt_lost_batch(chunk, existing, adapter, ledger)
+        adopted = _adopt_lost_batch(chunk, existing, adapter, ledger, log)
         if adopted is not None:
             return adopted
         intent = existing
@@ -353,7 +377,7 @@ def submit_chunk(
                 log(f"creating the batch of chunk {chunk.key} again in {wait:g} s: {exc}")
             sleep(wait)
             if exc.status_code != 429:  # the create may have happened: look before retrying
-                adopted = _adopt_lost_batch(chunk, intent, adapter, ledger)
+                adopted = _adopt_lost_batch(chunk, intent, adapter, ledger, log)
                 if adopted is not None:
                     return adopted
     ledger.record_batch(chunk.id, job)
@@ -464,6 +488,7 @@ def download_chunk(
             pass
     else:
         adapter.download_results(job.batch_id, dest)
+        _check_owner(chunk, job, dest, adapter=adapter, ledger=ledger)
         redact_file(dest)  # an error line may echo the key; nothing else is changed
         lines = _count_result_lines(dest)
         finished = job.counts.total - job.counts.processing if job.counts.total else None
@@ -477,6 +502,35 @@ def download_chunk(
             )
     ledger.update_chunk(chunk.id, status="downloaded", results_path=str(dest))
     return dest
+
+
+def _check_owner(
+    chunk: ChunkRow, job: BatchJob, dest: Path, *, adapter: BatchAdapter, ledger: Ledger
+) -> None:
+    """Use downloaded results only if they are this chunk's batch's.
+
+    A batch adopted while still running (see `_adopt_lost_batch`) could not show it then; if
+    its results now prove it someone else's, they are deleted unused, the batch is released
+    (the chunk's intent stays, so the next run looks again, finds nothing of its own and
+    submits once), and the run stops.
+
+    Raises:
+        ForeignBatchError: the results are another run's.
+    """
+    batch = ledger.get_batch(chunk.id)
+    if batch is None:
+        return
+    try:
+        adapter.check_owner(dest, _tag(chunk, batch.intent_at))
+    except ForeignBatchError as exc:
+        dest.unlink()
+        ledger.release_batch(chunk.id)
+        raise ForeignBatchError(
+            f"batch {job.batch_id}, adopted for chunk {chunk.key} after its create call was "
+            f"lost, is not this run's: {exc}. Its results were not used and the batch is no "
+            f"longer tied to this run. Re-run with --run-id {chunk.run_id} to submit the chunk "
+            "(it was never created, so it is paid once)."
+        ) from None
 
 
 def set_aside(path: Path) -> Path:

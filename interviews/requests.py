@@ -15,11 +15,11 @@ from typing import Any
 
 from interviews.errors import InputError
 from interviews.jsonl import iter_jsonl
-from interviews.personas import PersonaRecord
+from interviews.personas import CUSTOM_ID_MAX, PersonaRecord
 from interviews.prompts import Prompts
 
-# One id valid for every provider: Vertex labels are the strictest (lowercase, <= 63).
-CUSTOM_ID_PATTERN = re.compile(r"^[a-z0-9_-]{1,63}$")
+# One id valid for every provider (see CUSTOM_ID_MAX).
+CUSTOM_ID_PATTERN = re.compile(rf"^[a-z0-9_-]{{1,{CUSTOM_ID_MAX}}}$")
 CANONICAL_FIELDS = (
     "custom_id",
     "persona_id",

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         description="Longest wait a provider's retry-after / poll hint may ask for; longer hints "
         "are cut to this (and never past the run's deadline), and the cut is logged.",
     )
+    lease_seconds: float = Field(
+        default=90.0,
+        ge=5,
+        description="How long a run stays claimed by a process that stopped renewing its "
+        "lease (a killed process on another machine); renewed every third of it. On the same "
+        "machine a dead process's claim is taken over at once.",
+    )
     wait_margin_hours: float = Field(
         default=2.0, ge=0, description="Extra time past a provider's window before giving up."
     )

@@ -113,6 +113,12 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+def line_faults(faults: dict[str, dict]) -> dict[str, dict]:
+    """Line faults keyed by custom id for every provider: on Anthropic the ids carry the
+    chunk's ownership tag (`interview_4-K3QZ5MXA`), matched by the pattern `interview_4-*`."""
+    return {**faults, **{f"{key}-*": value for key, value in faults.items()}}
+
+
 def write_jsonl(path: Path, lines: list[str]) -> Path:
     """Write raw text lines (may be malformed on purpose) as a file."""
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")

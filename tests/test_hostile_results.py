@@ -13,7 +13,7 @@ import pytest
 from interviews.errors import TransientProviderError
 from interviews.jsonl import OverlongLine, read_lines
 from interviews.pipeline import convert_chunk, download_chunk, prepare_run
-from tests.conftest import write_jsonl
+from tests.conftest import line_faults, write_jsonl
 from tests.test_cli import cli
 from tests.test_pipeline import params, run_all, setup  # noqa: F401 (fixture)
 
@@ -126,7 +126,9 @@ def test_pipeline_duplicate_id_keeps_the_answered_line(
     answer_first: bool,
 ) -> None:
     adapter, ledger, dirs = setup
-    control.set_faults(lines={"interview_1": {"type": "errored", "error_type": "api_error"}})
+    control.set_faults(
+        lines=line_faults({"interview_1": {"type": "errored", "error_type": "api_error"}})
+    )
     plan = prepare_run(params(count=2, max_rounds=0), ledger=ledger, dirs=dirs)
     run_all(plan, adapter, ledger, dirs)
     chunk = ledger.get_chunk(plan.chunks[0].id)

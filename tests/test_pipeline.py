@@ -21,7 +21,7 @@ from interviews.polling import Backoff
 from interviews.preparation import DataDirs
 from interviews.providers.anthropic_batches import AnthropicBatchAdapter
 from interviews.spec import BatchRunParameters
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, line_faults
 
 
 @pytest.fixture
@@ -63,10 +63,16 @@ def run_all(plan, adapter, ledger, dirs, sleep=None):
 def test_every_request_gets_a_record_nothing_invented(setup, control) -> None:
     adapter, ledger, dirs = setup
     control.set_faults(
-        lines={
-            "interview_2": {"type": "errored", "error_type": "overloaded_error", "message": "busy"},
-            "interview_5": {"type": "expired"},
-        }
+        lines=line_faults(
+            {
+                "interview_2": {
+                    "type": "errored",
+                    "error_type": "overloaded_error",
+                    "message": "busy",
+                },
+                "interview_5": {"type": "expired"},
+            }
+        )
     )
     plan = prepare_run(params(count=8), ledger=ledger, dirs=dirs)
     [summary] = run_all(plan, adapter, ledger, dirs)
@@ -200,7 +206,7 @@ def test_cut_off_download_is_transient_and_leaves_no_file(setup, control) -> Non
 def test_succeeded_record_is_never_replaced_by_a_failure(setup, control) -> None:
     adapter, ledger, dirs = setup
     run_all(prepare_run(params(count=2), ledger=ledger, dirs=dirs), adapter, ledger, dirs)
-    control.set_faults(lines={"interview_0": {"type": "expired"}})
+    control.set_faults(lines=line_faults({"interview_0": {"type": "expired"}}))
     second = prepare_run(
         BatchRunParameters(personas=str(SAMPLE), run_id="r2", count=2), ledger=ledger, dirs=dirs
     )

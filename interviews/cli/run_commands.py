@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -68,23 +69,44 @@ def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
     Preparing first means bad input fails in well under a second, with one clear message and
     before Prefect starts; the flow then resumes the prepared runs by their ids.
     """
-    from interviews.cli.interrupt import run_interruptibly
-    from interviews.cli.progress import watch_progress
     from interviews.fanout import compare_run_id, target_runs
+    from interviews.leases import run_lease
     from interviews.ledger import Ledger
-    from interviews.pipeline import prepare_run
-    from interviews.preparation import DataDirs
+    from interviews.preparation import new_run_id
     from interviews.settings import get_settings, require_credentials
+
+    command = "interviews run" + (" --realtime" if mode == "realtime" else "")
 
     settings = get_settings()
     data_dir = Path(params.data_dir) if params.data_dir else settings.data_dir
     params = params.model_copy(update={"data_dir": str(data_dir)})
     if params.targets:
         params = params.model_copy(update={"run_id": compare_run_id(params.run_id)})
+    elif not params.run_id:
+        params = params.model_copy(update={"run_id": new_run_id(params.provider)})
     runs = target_runs(params) if params.targets else [params]
     for run in runs:
         require_credentials(run.provider, run.credentials_block)
     ledger = Ledger.open(data_dir, settings.ledger_url)
+    with contextlib.ExitStack() as held:
+        # one process per run: a second `run`, a `collect` or a UI Retry of this run id waits
+        # its turn instead of creating a second batch (interviews/leases.py)
+        for run in runs:
+            held.enter_context(
+                run_lease(ledger, run.run_id, command=command, seconds=settings.lease_seconds)
+            )
+        return _prepare_and_run(params, runs, ledger, data_dir, mode)
+
+
+def _prepare_and_run(
+    params: Any, runs: list[Any], ledger: Any, data_dir: Path, mode: str
+) -> dict[str, Any]:
+    """`_prepare_then_flow` once the runs are held."""
+    from interviews.cli.interrupt import run_interruptibly
+    from interviews.cli.progress import watch_progress
+    from interviews.pipeline import prepare_run
+    from interviews.preparation import DataDirs
+
     run_ids = []
     for run in runs:
         plan = prepare_run(run, ledger=ledger, dirs=DataDirs(data_dir), mode=mode)
@@ -247,6 +269,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
         )
     elif "error" in summary:
         console.print(f"Run {summary['run_id']}: {summary['error']}", highlight=False)
+    elif summary.get("left_alone"):
+        console.print(
+            f"Run {summary['run_id']}: left alone, {summary['left_alone']} is working on it",
+            highlight=False,
+        )
     elif "questions" in summary:  # an interview protocol in batch: one run per question
         for number, question in enumerate(summary["questions"], start=1):
             print_rows(f"Question {number}: run {question['run_id']}", summary_rows(question))

@@ -23,7 +23,9 @@ hold a call, change the world, and let it go. A call held before it was handled 
 hung up meanwhile is dropped, never handled, as a service never sees a request that did not
 reach it.
 Line faults override a request's outcome when its batch ends (the key is the `custom_id`; on
-Vertex `request.labels.custom_id`, on Gemini the inline `metadata.key` or the file line's `key`).
+Vertex `request.labels.custom_id`, on Gemini the inline `metadata.key` or the file line's `key`;
+on Anthropic a key may also be a pattern with `*`, such as `interview_4-*`, to match the ids
+`interviews` sends there with its ownership tag appended).
 On OpenAI batches every line fault becomes an error-file line: `errored` an HTTP error response
 (status 429 for `rate_limit_error`, else 500, with `error_type` as the error body's type),
 `expired` a `batch_expired` and `canceled` a `batch_cancelled` line. On Vertex and Gemini,

@@ -1,5 +1,6 @@
 """The emulator's shared core: clock, config, faults, stats, every provider's batches and files."""
 
+import fnmatch
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -140,9 +141,16 @@ class EmulatorState:
             return fault
 
     def line_fault(self, custom_id: str) -> LineFault | None:
-        """The outcome forced on `custom_id`, if any."""
+        """The outcome forced on `custom_id`, if any: by exact key, or by a key that is a
+        shell-style pattern (`interview_4-*`, for ids a client decorates with a suffix)."""
         with self.lock:
-            return self.faults.lines.get(custom_id)
+            lines = self.faults.lines
+            fault = lines.get(custom_id)
+            if fault is None:
+                for key, value in lines.items():
+                    if "*" in key and fnmatch.fnmatchcase(custom_id, key):
+                        return value
+            return fault
 
     def take_truncation(self) -> bool:
         """Whether the results download being served now is cut short."""

@@ -5,11 +5,20 @@ at most 100,000 requests or 256 MB per batch; `processing_status` is in_progress
 ended; results stream as JSONL from an absolute `results_url`, in no particular order; request
 tallies stay zero until the batch ends. Under API version 2026-10-21 the API rejects
 `temperature`/`top_p`/`top_k`, so none is ever sent.
+
+Ownership. An Anthropic batch carries no metadata, and the only thing its results echo is each
+request's `custom_id`. So every id is sent with the chunk's *ownership tag* appended
+(`interview_7-K3QZ5MXA`: a dash and 8 capitals, derived from the chunk and the moment its
+intent was committed to the ledger). Our ids are lowercase, so a tagged id is unambiguous and
+is stripped back when results are read. A batch found after a lost create call is this chunk's
+only if its results carry the tag: proven at once for an ended batch, and checked when the
+results are downloaded for one still running.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,9 +35,9 @@ from interviews.batch_types import (
     RequestOutcome,
 )
 from interviews.costs import Usage, token_counts
-from interviews.errors import UnknownBatchStatusError
+from interviews.errors import ForeignBatchError, UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
-from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine
+from interviews.providers.base import BatchAdapter, BatchTag, FoundBatch, gone_is_fine
 from interviews.providers.sdk_errors import sdk_errors
 from interviews.redaction import register_secret
 from interviews.requests import CanonicalRequest
@@ -56,8 +65,40 @@ _USAGE_KEYS = (
 )
 _SUCCEEDED = OutcomeStatus.SUCCEEDED  # a module global is found faster than an enum member
 
-# How far around the intent time a lost batch may have been created.
-_FIND_SLACK = timedelta(minutes=10)
+# How long before the intent time a lost batch may carry as its creation time (the provider's
+# clock and ours may differ by this much; a batch cannot be made before its intent).
+_FIND_SLACK = timedelta(minutes=2)
+
+# A tagged id: one of ours (lowercase) + "-" + the chunk's tag (base32 capitals).
+_TAGGED_ID = re.compile(r"([a-z0-9_-]{1,55})-[A-Z2-7]{8}")
+# The first custom_id of a results stream (not one quoted inside an answer: that one's quotes
+# are escaped). Results put it first on each line; 64 KiB hold many lines.
+_FIRST_ID = re.compile(rb'(?<!\\)"custom_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
+_PEEK_BYTES = 64 * 1024
+
+
+def tagged_id(custom_id: str, tag: str) -> str:
+    """`custom_id` as sent to Anthropic (at most 55 + 9 = 64 characters, the API's limit)."""
+    return f"{custom_id}-{tag}"
+
+
+def untagged_id(custom_id: Any) -> Any:
+    """A results id without its ownership tag (ids from elsewhere are returned unchanged)."""
+    if type(custom_id) is str and len(custom_id) > 9 and custom_id[-9] == "-":
+        match = _TAGGED_ID.fullmatch(custom_id)
+        if match is not None:
+            return match.group(1)
+    return custom_id
+
+
+def first_result_tag(head: bytes) -> str | None:
+    """The ownership tag of the first custom id in the first bytes of a results stream
+    ("" for an untagged id, None when no id is there)."""
+    match = _FIRST_ID.search(head)
+    if match is None:
+        return None
+    custom_id = match.group(1).decode()
+    return custom_id[-8:] if _TAGGED_ID.fullmatch(custom_id) else ""
 
 
 def _ended_status(counts: RequestCounts, canceled_by_user: bool) -> BatchStatus:
@@ -116,7 +157,7 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
     Raises:
         KeyError/TypeError: the line does not have Anthropic's result shape.
     """
-    custom_id = value["custom_id"]
+    custom_id = untagged_id(value["custom_id"])
     result = value["result"]
     kind = result["type"]
     if kind == "succeeded":
@@ -233,8 +274,11 @@ class AnthropicBatchAdapter(BatchAdapter):
 
     def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:
         """Send the chunk's lines inline as one Message Batch."""
+        owner = tag.owner
         with lines_path.open("rb") as handle:
             requests = [orjson.loads(line) for line in handle if line.strip()]
+        for request in requests:  # the tag proves the batch ours if its create answer is lost
+            request["custom_id"] = tagged_id(request["custom_id"], owner)
         with _sdk_errors("batch create"):
             # never retried by the SDK: a retry after a lost answer would create a second
             # batch; the submit step settles failures through the ledger and a lookup instead
@@ -282,20 +326,54 @@ class AnthropicBatchAdapter(BatchAdapter):
         """The custom id carried by one of this provider's request lines."""
         return line["custom_id"]
 
-    def find_batches(self, tag: BatchTag) -> list[BatchJob]:
-        """Batches created near `tag.intent_at` with exactly `tag.request_count` requests.
+    def find_batches(self, tag: BatchTag) -> list[FoundBatch]:
+        """Batches created since `tag.intent_at` with exactly `tag.request_count` requests.
 
-        Anthropic batches carry no metadata, so time window and request count are all there
-        is to go on; the caller adopts a match only when it is unique.
+        An ended one is this chunk's only if its results carry the chunk's ownership tag (the
+        first result is read to see): others are left out. One still running cannot show its
+        results yet: it is returned unproven, and its results are checked when downloaded.
         """
         start = tag.intent_at - _FIND_SLACK
-        found: list[BatchJob] = []
+        owner = tag.owner
+        found: list[FoundBatch] = []
         with _sdk_errors("batch list"):
             for batch in self._client.messages.batches.list(limit=100):
                 if batch.created_at < start:
                     break  # newest first: everything after this is older still
                 job = _to_job(batch)
-                # tallies are only final once ended; while running, processing == total
-                if job.counts.total == tag.request_count:
-                    found.append(job)
+                # the tallies always sum to the batch's size (processing == total until the end)
+                if job.counts.total != tag.request_count:
+                    continue
+                if batch.processing_status != "ended":
+                    found.append(FoundBatch(job, proven=False))
+                elif self._first_result_tag(batch.id) == owner:
+                    found.append(FoundBatch(job, proven=True))
         return found
+
+    def _first_result_tag(self, batch_id: str) -> str | None:
+        """The ownership tag on the first result of an ended batch (None if none is readable)."""
+        head = b""
+        with gone_is_fine(), _sdk_errors(f"results read of batch {batch_id}"):
+            decoder = self._client.messages.batches.results(batch_id)
+            try:
+                for piece in decoder.http_response.iter_bytes():
+                    head += piece
+                    if len(head) >= _PEEK_BYTES or _FIRST_ID.search(head):
+                        break
+            finally:
+                decoder.close()
+        return first_result_tag(head[:_PEEK_BYTES])
+
+    def check_owner(self, results_path: Path, tag: BatchTag) -> None:
+        """Refuse results whose ids carry another chunk's ownership tag (a batch adopted while
+        it was still running turned out to be someone else's).
+
+        Untagged ids are accepted: batches created before ids were tagged carry none.
+        """
+        with results_path.open("rb") as handle:
+            seen = first_result_tag(handle.read(_PEEK_BYTES))
+        if seen and seen != tag.owner:
+            raise ForeignBatchError(
+                f"its results carry the request ids of another run's batch (tag {seen}, this "
+                f"chunk's is {tag.owner})"
+            )

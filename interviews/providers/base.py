@@ -8,7 +8,9 @@ per-HTTP-call retries.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -60,6 +62,32 @@ class BatchTag:
     fingerprint: str
     request_count: int
     intent_at: datetime
+
+    @property
+    def owner(self) -> str:
+        """8 capitals that name this chunk's batch at the provider and nothing else.
+
+        Derived from the chunk's key (which names its run) and the instant its intent was
+        committed to the ledger, so two runs never share one (not even runs of the same id in
+        two ledgers), and a re-run of the same chunk computes the same.
+        """
+        seed = f"{self.chunk_key}|{self.intent_at.isoformat()}".encode()
+        return base64.b32encode(hashlib.sha256(seed).digest()).decode()[:8]
+
+
+@dataclass(frozen=True)
+class FoundBatch:
+    """A provider batch that may be the one an interrupted create call made.
+
+    Attributes:
+        job: the batch, normalized.
+        proven: the provider's own data shows it is the chunk's (OpenAI metadata, a Google
+            display name, an ended Anthropic batch's tagged results); False for a running
+            Anthropic batch, whose results are checked when they are downloaded.
+    """
+
+    job: BatchJob
+    proven: bool = True
 
 
 class BatchAdapter(ABC):
@@ -178,5 +206,11 @@ class BatchAdapter(ABC):
         """
 
     @abstractmethod
-    def find_batches(self, tag: BatchTag) -> list[BatchJob]:
-        """Provider batches that could be the one created for `tag` (for crash recovery)."""
+    def find_batches(self, tag: BatchTag) -> list[FoundBatch]:
+        """Provider batches that are (`proven`) or may be the one created for `tag`, for
+        crash recovery; batches shown to be someone else's are left out."""
+
+    def check_owner(self, results_path: Path, tag: BatchTag) -> None:
+        """Raise `ForeignBatchError` if downloaded results prove the batch is not the one
+        created for `tag`. Batches proven at adoption need no check (the default)."""
+        return None

@@ -24,7 +24,7 @@ from interviews.batch_types import (
 )
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer, dumps_line
-from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine, label_value
+from interviews.providers.base import BatchAdapter, BatchTag, FoundBatch, gone_is_fine, label_value
 from interviews.providers.google_common import (
     JOB_STATE_MAP,
     answered_outcome,
@@ -41,7 +41,8 @@ _STATUS_MAP = JOB_STATE_MAP
 
 
 def _display_name(tag: BatchTag) -> str:
-    return f"interviews-{label_value(tag.chunk_key)}"
+    # the ownership tag makes the name this chunk's alone (see BatchTag.owner)
+    return f"interviews-{label_value(tag.chunk_key)}-{tag.owner.lower()}"
 
 
 def _to_job(job: Any) -> BatchJob:
@@ -267,12 +268,12 @@ class GeminiBatchAdapter(BatchAdapter):
         """The custom id carried by one of this provider's request lines."""
         return line["key"]
 
-    def find_batches(self, tag: BatchTag) -> list[BatchJob]:
+    def find_batches(self, tag: BatchTag) -> list[FoundBatch]:
         """Batches whose display name names this chunk (the API keeps no other tag)."""
         wanted = _display_name(tag)
         found = []
         with _sdk_errors("batch list"):
             for job in self._client.batches.list(config={"page_size": 100}):
                 if job.display_name == wanted:
-                    found.append(_to_job(job))
+                    found.append(FoundBatch(_to_job(job)))
         return found

@@ -30,7 +30,7 @@ from interviews.batch_types import (
 from interviews.costs import Usage, token_counts
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer
-from interviews.providers.base import BatchAdapter, BatchTag, gone_is_fine
+from interviews.providers.base import BatchAdapter, BatchTag, FoundBatch, gone_is_fine
 from interviews.providers.sdk_errors import sdk_errors
 from interviews.redaction import register_secret
 from interviews.requests import CanonicalRequest
@@ -60,6 +60,7 @@ _TRANSIENT_CODES = frozenset({"request_timeout", "rate_limit_exceeded", "server_
 
 # Metadata keys that tag our batches, to find one again after a crash.
 _META_RUN, _META_CHUNK, _META_SHA = "interviews_run_id", "interviews_chunk", "interviews_sha256"
+_META_OWNER = "interviews_owner"  # the chunk's ownership tag (see BatchTag.owner)
 _FIND_SLACK = timedelta(minutes=10)
 
 
@@ -341,6 +342,7 @@ class OpenAIBatchAdapter(BatchAdapter):
                 metadata={
                     _META_RUN: tag.run_id[:512],
                     _META_CHUNK: tag.chunk_key[:512],
+                    _META_OWNER: tag.owner,
                     _META_SHA: tag.fingerprint,
                 },
             )
@@ -398,7 +400,7 @@ class OpenAIBatchAdapter(BatchAdapter):
         """The custom id carried by one of this provider's request lines."""
         return line["custom_id"]
 
-    def find_batches(self, tag: BatchTag) -> list[BatchJob]:
+    def find_batches(self, tag: BatchTag) -> list[FoundBatch]:
         """Batches whose metadata names this run and chunk (created after the intent)."""
         start = tag.intent_at - _FIND_SLACK
         found = []
@@ -410,6 +412,7 @@ class OpenAIBatchAdapter(BatchAdapter):
                 if (
                     meta.get(_META_RUN) == tag.run_id[:512]
                     and meta.get(_META_CHUNK) == tag.chunk_key[:512]
+                    and meta.get(_META_OWNER) == tag.owner
                 ):
-                    found.append(_to_job(batch))
+                    found.append(FoundBatch(_to_job(batch)))
         return found

@@ -31,7 +31,7 @@ from interviews.batch_types import (
 )
 from interviews.errors import UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
-from interviews.providers.base import BatchAdapter, BatchTag, label_value
+from interviews.providers.base import BatchAdapter, BatchTag, FoundBatch, label_value
 from interviews.providers.google_common import (
     JOB_STATE_MAP,
     answered_outcome,
@@ -46,6 +46,7 @@ PROVIDER = "vertex"
 _STATUS_MAP = JOB_STATE_MAP
 
 _LABEL_RUN, _LABEL_CHUNK = "interviews-run", "interviews-chunk"
+_LABEL_OWNER = "interviews-owner"  # the chunk's ownership tag (see BatchTag.owner), lowercased
 
 
 def _to_job(job: Any) -> BatchJob:
@@ -252,7 +253,11 @@ class VertexBatchAdapter(BatchAdapter):
                 "predictions_format": "jsonl",
                 "gcs_destination": {"output_uri_prefix": output_prefix},
             },
-            labels={_LABEL_RUN: label_value(tag.run_id), _LABEL_CHUNK: label_value(tag.chunk_key)},
+            labels={
+                _LABEL_RUN: label_value(tag.run_id),
+                _LABEL_CHUNK: label_value(tag.chunk_key),
+                _LABEL_OWNER: label_value(tag.owner),
+            },
         )
         with _google_errors("batch job create"):
             # retry=None: a retry after a lost answer would create a second job; the submit
@@ -348,7 +353,7 @@ class VertexBatchAdapter(BatchAdapter):
         """The custom id carried by one of this provider's request lines."""
         return line["request"]["labels"]["custom_id"]
 
-    def find_batches(self, tag: BatchTag) -> list[BatchJob]:
+    def find_batches(self, tag: BatchTag) -> list[FoundBatch]:
         """Jobs labelled with this run and chunk."""
         run, chunk = label_value(tag.run_id), label_value(tag.chunk_key)
         found = []
@@ -363,6 +368,10 @@ class VertexBatchAdapter(BatchAdapter):
             )
             for job in pager:
                 labels = dict(job.labels)
-                if labels.get(_LABEL_RUN) == run and labels.get(_LABEL_CHUNK) == chunk:
-                    found.append(_to_job(job))
+                if (
+                    labels.get(_LABEL_RUN) == run
+                    and labels.get(_LABEL_CHUNK) == chunk
+                    and labels.get(_LABEL_OWNER) == label_value(tag.owner)
+                ):
+                    found.append(FoundBatch(_to_job(job)))
         return found

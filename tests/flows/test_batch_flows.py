@@ -14,7 +14,7 @@ from flows.batch_flows import batch_interviews
 from interviews.errors import RunFailedError
 from interviews.ledger import Ledger
 from interviews.spec import BatchRunParameters
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, line_faults
 
 PROVIDERS = ["anthropic", "openai", "vertex", "gemini"]
 
@@ -23,7 +23,9 @@ PROVIDERS = ["anthropic", "openai", "vertex", "gemini"]
 def test_batch_interviews_flow_writes_records_and_report(
     block, data_dir: Path, control, provider: str
 ) -> None:
-    control.set_faults(lines={"interview_4": {"type": "errored", "error_type": "api_error"}})
+    control.set_faults(
+        lines=line_faults({"interview_4": {"type": "errored", "error_type": "api_error"}})
+    )
     summary = batch_interviews(
         BatchRunParameters(
             provider=provider,
@@ -52,10 +54,12 @@ def test_batch_interviews_flow_writes_records_and_report(
 
 def test_zero_answers_is_a_failed_run(block, data_dir: Path, control) -> None:
     control.set_faults(
-        lines={
-            f"interview_{i}": {"type": "errored", "error_type": "invalid_request_error"}
-            for i in range(2)
-        }
+        lines=line_faults(
+            {
+                f"interview_{i}": {"type": "errored", "error_type": "invalid_request_error"}
+                for i in range(2)
+            }
+        )
     )
     with pytest.raises(RunFailedError, match="no interview answered"):
         batch_interviews(
@@ -106,11 +110,13 @@ def test_retry_round_recovers_errored_and_expired_lines(
     block, data_dir: Path, control, provider: str
 ) -> None:
     control.set_faults(
-        lines={
-            "interview_1": {"type": "errored", "error_type": "overloaded_error"},
-            "interview_2": {"type": "expired"},
-            "interview_3": {"type": "errored", "error_type": "invalid_request_error"},
-        }
+        lines=line_faults(
+            {
+                "interview_1": {"type": "errored", "error_type": "overloaded_error"},
+                "interview_2": {"type": "expired"},
+                "interview_3": {"type": "errored", "error_type": "invalid_request_error"},
+            }
+        )
     )
     params = BatchRunParameters(
         provider=provider,

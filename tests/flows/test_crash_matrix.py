@@ -68,8 +68,13 @@ def test_sigkill_then_rerun_pays_once_and_records_each_interview_once(
 ) -> None:
     count = 4
     two_step = moment == "download" and provider == "gemini"
-    control.configure(processing_seconds=3600 if moment == "waiting" or two_step else 0)
-    if moment in ("create_before", "create_after") or (moment == "download" and not two_step):
+    # around the create call the batch takes 2 s, so the re-run finds it still running (an
+    # Anthropic batch then cannot show whose it is until its results arrive)
+    creating = moment in ("create_before", "create_after")
+    control.configure(
+        processing_seconds=3600 if moment == "waiting" or two_step else 2 if creating else 0
+    )
+    if creating or (moment == "download" and not two_step):
         method, path = (DOWNLOAD if moment == "download" else CREATE)[provider]
         control.set_faults(http=[_hold(provider, method, path, after=moment == "create_after")])
     if moment == "convert":
@@ -140,6 +145,11 @@ def test_sigkill_then_rerun_pays_once_and_records_each_interview_once(
     assert sorted(os.listdir(data_dir / "interviews")) == [f"{c}.json" for c in expected]
     lines = (data_dir / "runs" / "crash" / "interviews.jsonl").read_bytes().splitlines()
     assert sorted(orjson.loads(line)["custom_id"] for line in lines) == expected
+    # no wrong adoption: every answer comes from the one batch the ledger holds for the run
+    ledger = Ledger.open(data_dir)
+    owned = {ledger.get_batch(chunk.id).batch_id for chunk in ledger.chunks("crash")}
+    ledger.engine.dispose()
+    assert {orjson.loads(line)["batch_id"] for line in lines} == owned
 
 
 def _hold(provider: str, method: str, path: str, *, after: bool = False) -> dict:

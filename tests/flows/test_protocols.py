@@ -12,7 +12,7 @@ from flows.batch_flows import batch_interviews
 from flows.realtime_flow import realtime_interviews
 from interviews.ledger import Ledger
 from interviews.spec import BatchRunParameters
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, line_faults
 from tests.test_protocol import YAML as PROTOCOL
 
 # PROTOCOL asks three questions: the second templated, the third a follow-up of the second
@@ -113,7 +113,9 @@ def test_protocol_batch_round_goes_on_only_with_interviews_that_answered(
         '{"questions": ["How has your health been lately?", "What worries you most?"]}'
     )
     control.set_faults(
-        lines={"interview_1": {"type": "errored", "error_type": "invalid_request_error"}}
+        lines=line_faults(
+            {"interview_1": {"type": "errored", "error_type": "invalid_request_error"}}
+        )
     )
     summary = batch_interviews(_params("anthropic", block, data_dir, protocol, max_rounds=0))
 

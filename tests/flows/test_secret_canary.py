@@ -32,7 +32,7 @@ from flows.realtime_flow import realtime_interviews
 from interviews.errors import PermanentProviderError, RunFailedError
 from interviews.redaction import REDACTED
 from interviews.spec import BatchRunParameters
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, line_faults
 
 PROVIDERS = ["anthropic", "openai", "vertex", "gemini"]
 REALTIME_ROUTE = {
@@ -241,7 +241,9 @@ def test_an_echoed_key_is_redacted_everywhere(
     assert len(errors) == 3 and all(REDACTED in message for message in errors), errors
     # 4. batch: the provider's result line for one request echoes the key
     control.set_faults(
-        lines={"interview_1": {"type": "errored", "message": f"Invalid key {key} for this"}}
+        lines=line_faults(
+            {"interview_1": {"type": "errored", "message": f"Invalid key {key} for this"}}
+        )
     )
     summary = batch_interviews(params("canary-lines"))
     assert summary["statuses"]["errored"] == 1

@@ -14,10 +14,16 @@ from anthropic.types.messages import MessageBatch
 from anthropic.types.messages.batch_create_params import Request
 
 from interviews.batch_types import BatchStatus, OutcomeStatus
-from interviews.errors import PermanentProviderError, ResultParseError, TransientProviderError
+from interviews.errors import (
+    ForeignBatchError,
+    PermanentProviderError,
+    ResultParseError,
+    TransientProviderError,
+)
 from interviews.providers.anthropic_batches import _STATUS_MAP, AnthropicBatchAdapter
 from interviews.providers.base import BatchTag
 from interviews.requests import CanonicalRequest
+from tests.conftest import line_faults
 
 
 def make_adapter(emu, **kwargs) -> AnthropicBatchAdapter:
@@ -39,8 +45,12 @@ def lines_file(tmp_path: Path, n: int, *, model: str = "claude-sonnet-5-5") -> P
     return path
 
 
-def tag(n: int) -> BatchTag:
-    return BatchTag("run", "claude-sonnet-5-5", "run:r0:c0", "sha", n, datetime.now(UTC))
+# One intent instant for the module: a chunk's ownership tag is derived from it.
+INTENT_AT = datetime.now(UTC)
+
+
+def tag(n: int, chunk: str = "run:r0:c0") -> BatchTag:
+    return BatchTag("run", "claude-sonnet-5-5", chunk, "sha", n, INTENT_AT)
 
 
 def test_status_map_covers_every_sdk_literal() -> None:
@@ -74,15 +84,21 @@ def test_full_cycle_out_of_order(emu, control, tmp_path: Path) -> None:
 
 def test_errored_and_expired_lines_are_kept_as_such(emu, control, tmp_path: Path) -> None:
     control.set_faults(
-        lines={
-            "interview_1": {"type": "errored", "error_type": "overloaded_error", "message": "busy"},
-            "interview_2": {
-                "type": "errored",
-                "error_type": "invalid_request_error",
-                "message": "no",
-            },
-            "interview_3": {"type": "expired"},
-        }
+        lines=line_faults(
+            {
+                "interview_1": {
+                    "type": "errored",
+                    "error_type": "overloaded_error",
+                    "message": "busy",
+                },
+                "interview_2": {
+                    "type": "errored",
+                    "error_type": "invalid_request_error",
+                    "message": "no",
+                },
+                "interview_3": {"type": "expired"},
+            }
+        )
     )
     adapter = make_adapter(emu)
     job = adapter.retrieve(adapter.create(lines_file(tmp_path, 5), tag=tag(5)).batch_id)
@@ -138,13 +154,46 @@ def test_errors_are_classified_by_status(emu, control, tmp_path: Path) -> None:
         adapter.retrieve("msgbatch_doesnotexist")
 
 
-def test_find_batches_by_count_and_time(emu, control, tmp_path: Path) -> None:
+def test_ids_carry_the_chunk_tag_at_the_provider_and_come_back_without_it(
+    emu, control, tmp_path: Path
+) -> None:
+    control.configure(processing_seconds=0)
     adapter = make_adapter(emu)
-    before = datetime.now(UTC)
-    three = adapter.create(lines_file(tmp_path, 3), tag=tag(3))
-    adapter.create(lines_file(tmp_path, 4), tag=tag(4))
-    found = adapter.find_batches(BatchTag("run", "claude-sonnet-5-5", "k", "sha", 3, before))
-    assert [job.batch_id for job in found] == [three.batch_id]
+    job = adapter.create(lines_file(tmp_path, 3), tag=tag(3))
+    dest = tmp_path / "raw.jsonl"
+    adapter.download_results(adapter.retrieve(job.batch_id).batch_id, dest)
+    raw_ids = sorted(orjson.loads(line)["custom_id"] for line in dest.read_bytes().splitlines())
+    owner = tag(3).owner
+    assert len(owner) == 8 and owner.isupper()
+    assert raw_ids == [f"interview_{i}-{owner}" for i in range(3)]
+    outcomes = list(AnthropicBatchAdapter.parse_results(dest))
+    assert sorted(o.custom_id for o in outcomes) == ["interview_0", "interview_1", "interview_2"]
+    adapter.check_owner(dest, tag(3))  # ours: no error
+    with pytest.raises(ForeignBatchError, match="another run's batch"):
+        adapter.check_owner(dest, tag(3, chunk="other:r0:c0"))
+
+
+def test_find_batches_proves_ended_batches_by_their_results(emu, control, tmp_path: Path) -> None:
+    """Same size, same minute: only the results' tag tells a chunk's batch from another's."""
+    control.configure(processing_seconds=0)
+    adapter = make_adapter(emu)
+    ours = adapter.create(lines_file(tmp_path, 3), tag=tag(3))
+    adapter.create(lines_file(tmp_path, 3), tag=tag(3, chunk="another-run:r0:c0"))
+    adapter.create(lines_file(tmp_path, 4), tag=tag(4))  # another size: not even a candidate
+    control.advance(1)  # all three end
+    found = adapter.find_batches(tag(3))
+    assert [(f.job.batch_id, f.proven) for f in found] == [(ours.batch_id, True)]
+    # another chunk's view: the foreign ended batch is proven its own, ours is left out
+    other = adapter.find_batches(tag(3, chunk="another-run:r0:c0"))
+    assert len(other) == 1 and other[0].proven and other[0].job.batch_id != ours.batch_id
+
+
+def test_find_batches_returns_running_batches_unproven(emu, control, tmp_path: Path) -> None:
+    control.configure(processing_seconds=600)
+    adapter = make_adapter(emu)
+    running = adapter.create(lines_file(tmp_path, 3), tag=tag(3, chunk="another-run:r0:c0"))
+    found = adapter.find_batches(tag(3))
+    assert [(f.job.batch_id, f.proven) for f in found] == [(running.batch_id, False)]
 
 
 def test_cut_off_results_file_is_a_parse_error(tmp_path: Path) -> None:

@@ -36,8 +36,12 @@ def lines_file(tmp_path: Path, n: int) -> Path:
     return path
 
 
+# One intent instant for the module: a chunk's ownership tag is derived from it.
+INTENT_AT = datetime.now(UTC)
+
+
 def tag(n: int, chunk: str = "run:r0:c0") -> BatchTag:
-    return BatchTag("run", MODEL, chunk, "b" * 64, n, datetime.now(UTC))
+    return BatchTag("run", MODEL, chunk, "b" * 64, n, INTENT_AT)
 
 
 def test_status_map_covers_every_job_state() -> None:
@@ -65,7 +69,7 @@ def test_cancel_and_find(emu, control, tmp_path: Path) -> None:
     control.configure(processing_seconds=100)
     adapter = make_adapter(emu)
     job = adapter.create(lines_file(tmp_path, 3), tag=tag(3, "run:r0:c7"))
-    assert [j.batch_id for j in adapter.find_batches(tag(3, "run:r0:c7"))] == [job.batch_id]
+    assert [f.job.batch_id for f in adapter.find_batches(tag(3, "run:r0:c7"))] == [job.batch_id]
     adapter.cancel(job.batch_id)
     assert finish(adapter, control, job.batch_id).status is BatchStatus.CANCELED
 

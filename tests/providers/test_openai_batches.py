@@ -44,8 +44,12 @@ def lines_file(tmp_path: Path, n: int, *, endpoint: str = CHAT, model: str = "gp
     return path
 
 
+# One intent instant for the module: a chunk's ownership tag is derived from it.
+INTENT_AT = datetime.now(UTC)
+
+
 def tag(n: int, run: str = "run", chunk: str = "run:r0:c0") -> BatchTag:
-    return BatchTag(run, "gpt-6.1-terra", chunk, "f" * 64, n, datetime.now(UTC))
+    return BatchTag(run, "gpt-6.1-terra", chunk, "f" * 64, n, INTENT_AT)
 
 
 def test_status_map_covers_every_sdk_literal() -> None:
@@ -181,7 +185,7 @@ def test_find_batches_by_metadata_and_upload_reuse(emu, control, tmp_path: Path)
     made = adapter.create(path, tag=tag(3, "run-a", "run-a:r0:c0"))
     adapter.create(lines_file(tmp_path, 4), tag=tag(4, "run-b", "run-b:r0:c0"))
     found = adapter.find_batches(tag(3, "run-a", "run-a:r0:c0"))
-    assert [j.batch_id for j in found] == [made.batch_id]
+    assert [f.job.batch_id for f in found] == [made.batch_id]
     # a re-create of the same chunk (after a crash) reuses the uploaded file
     adapter.create(path, tag=tag(3, "run-a", "run-a:r0:c0"))
     assert control.stats()["openai"]["files_uploaded"] == 2

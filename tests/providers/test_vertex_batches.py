@@ -45,8 +45,12 @@ def lines_file(tmp_path: Path, n: int) -> Path:
     return path
 
 
+# One intent instant for the module: a chunk's ownership tag is derived from it.
+INTENT_AT = datetime.now(UTC)
+
+
 def tag(n: int, chunk: str = "run:r0:c0") -> BatchTag:
-    return BatchTag("run", MODEL, chunk, "a" * 64, n, datetime.now(UTC))
+    return BatchTag("run", MODEL, chunk, "a" * 64, n, INTENT_AT)
 
 
 def download(adapter, job, tmp_path: Path):
@@ -117,7 +121,7 @@ def test_find_by_labels(emu, control, tmp_path: Path) -> None:
     adapter = make_adapter(emu)
     made = adapter.create(lines_file(tmp_path, 2), tag=tag(2, "run:r0:c0"))
     adapter.create(lines_file(tmp_path, 3), tag=tag(3, "run:r0:c1"))
-    assert [j.batch_id for j in adapter.find_batches(tag(2, "run:r0:c0"))] == [made.batch_id]
+    assert [f.job.batch_id for f in adapter.find_batches(tag(2, "run:r0:c0"))] == [made.batch_id]
 
 
 def test_faults_and_errors(emu, control, tmp_path: Path) -> None:
