@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.artifacts import create_progress_artifact
 from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import unmapped
@@ -34,6 +35,7 @@ from interviews.realtime import summarize_records
 from interviews.records import ConvertSummary
 from interviews.report import RunReport
 from interviews.spec import BatchRunParameters
+from interviews.stopping import install_sigterm_stop
 from tasks.check import check_batch
 from tasks.cleanup import cleanup_batch
 from tasks.context import RunContext, make_context
@@ -67,6 +69,7 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
         RunFailedError: the run (or one question of its protocol) ended with no interview
             answered.
     """
+    install_sigterm_stop()  # a Cancel in the UI stops the wait at once
     context = make_context(params)
     if not params.run_id:  # outside a flow run, where none is derived (see run_identity)
         params = params.model_copy(update={"run_id": new_run_id(params.provider)})
@@ -76,6 +79,8 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
 
 def _run_batch(params: BatchRunParameters, context: RunContext) -> dict[str, Any]:
     """`run_batch` under the run's lease."""
+    if params.retry_canceled:  # asked for once, by this invocation
+        context.ledger().clear_canceled(params.run_id)
     plan = prepare_batch(params, context)
     result = _run_plan(plan, params, context)
     turns = len(load_protocol(params.protocol).turns) if params.protocol else 1
@@ -84,6 +89,8 @@ def _run_batch(params: BatchRunParameters, context: RunContext) -> dict[str, Any
     params = params.model_copy(update={"run_id": plan.run_id})
     questions = [result]
     for turn in range(2, turns + 1):
+        if context.ledger().is_canceled(plan.run_id):  # canceled: no further question is sent
+            break
         next_plan = prepare_question(params, turn, context)
         if next_plan is None:
             break
@@ -121,6 +128,13 @@ def _run_plan(plan: RunPlan, params: BatchRunParameters, context: RunContext) ->
         if outcome.pending:
             return _detached(plan, outcome.pending, context)
         if not outcome.summary.retryable or round_ >= params.max_rounds:
+            break
+        if context.ledger().is_canceled(plan.run_id):  # the user's cancel is final
+            get_run_logger().info(
+                "Run %s was canceled: no retry round (re-run with --retry-canceled to send "
+                "the canceled requests again)",
+                plan.run_id,
+            )
             break
         round_ += 1
         retry_ids = summary.retryable

@@ -6,6 +6,7 @@ tasks; their typed `BatchRunParameters` become the run form in the Prefect UI.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,10 +15,17 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.batch_body import run_batch
-from flows.run_identity import flow_run_name, with_run_id
+from flows.run_identity import (
+    cancel_batches_of_cancelled_flow_run,
+    flow_run_name,
+    holding_run,
+    with_run_id,
+)
 from interviews.errors import ConfigurationError, RunFailedError
 from interviews.fanout import compare_run_id, target_runs
+from interviews.pipeline import prepare_runs
 from interviews.spec import BatchRunParameters
+from tasks.context import make_context
 from tasks.report import publish_comparison
 
 # Chunks of one run in flight at once (uploads, waits, downloads, conversions). The steps
@@ -42,6 +50,7 @@ def _for_provider(params: BatchRunParameters, provider: str) -> BatchRunParamete
     flow_run_name=flow_run_name,
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS),
+    on_cancellation=[cancel_batches_of_cancelled_flow_run],
 )
 def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through Anthropic's Message Batches API (50 % of real-time prices).
@@ -60,6 +69,7 @@ def anthropic_batch(params: BatchRunParameters) -> dict[str, Any]:
     flow_run_name=flow_run_name,
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS),
+    on_cancellation=[cancel_batches_of_cancelled_flow_run],
 )
 def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through OpenAI's Batch API (50 % of real-time prices).
@@ -78,6 +88,7 @@ def openai_batch(params: BatchRunParameters) -> dict[str, Any]:
     flow_run_name=flow_run_name,
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS),
+    on_cancellation=[cancel_batches_of_cancelled_flow_run],
 )
 def vertex_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through Vertex AI batch prediction (Gemini; GCS staging; 50 % off).
@@ -96,6 +107,7 @@ def vertex_batch(params: BatchRunParameters) -> dict[str, Any]:
     flow_run_name=flow_run_name,
     log_prints=True,
     task_runner=ThreadPoolTaskRunner(CHUNK_WORKERS),
+    on_cancellation=[cancel_batches_of_cancelled_flow_run],
 )
 def gemini_batch(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through the Gemini Developer API's batch mode (50 % off).
@@ -109,6 +121,23 @@ def gemini_batch(params: BatchRunParameters) -> dict[str, Any]:
     return run_batch(_for_provider(params, "gemini"))
 
 
+def _prepare_within_budget(runs: list[BatchRunParameters]) -> None:
+    """Prepare every target first when --max-cost is set: it caps the whole compare run, not
+    each target (each target's flow then resumes its prepared run).
+
+    Raises:
+        BudgetError: the targets together are estimated above --max-cost (nothing was sent).
+    """
+    if runs[0].max_cost_usd is None:
+        return
+    context = make_context(runs[0])
+    ledger = context.ledger()
+    with contextlib.ExitStack() as held:
+        for run in runs:
+            held.enter_context(holding_run(ledger, run.run_id))
+        prepare_runs(runs, ledger=ledger, dirs=context.dirs)
+
+
 PROVIDER_FLOWS = {
     "anthropic": anthropic_batch,
     "openai": openai_batch,
@@ -117,7 +146,12 @@ PROVIDER_FLOWS = {
 }
 
 
-@flow(name="batch-interviews", flow_run_name=flow_run_name, log_prints=True)
+@flow(
+    name="batch-interviews",
+    flow_run_name=flow_run_name,
+    log_prints=True,
+    on_cancellation=[cancel_batches_of_cancelled_flow_run],
+)
 def batch_interviews(params: BatchRunParameters) -> dict[str, Any]:
     """Interview personas through the batch API of `params.provider`, or compare several
     providers and models on the same personas (`params.targets`).
@@ -140,6 +174,7 @@ def batch_interviews(params: BatchRunParameters) -> dict[str, Any]:
         return PROVIDER_FLOWS[params.provider](params)
     params = params.model_copy(update={"run_id": compare_run_id(params.run_id)})
     runs = target_runs(params)
+    _prepare_within_budget(runs)
     with ThreadPoolExecutor(max_workers=len(runs)) as pool:
         # each thread gets a copy of this flow's context, so the subflows are its children
         futures = [

@@ -10,30 +10,33 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from interviews.ledger import Ledger
 from interviews.spec import BatchRunParameters
 
 
-def derived_run_id(provider: str) -> str | None:
-    """`{provider}-{scheduled start}-{flow run id prefix}` inside a flow run, else None.
-
-    Both parts are fixed for the life of a flow run, retries included.
+def derived_run_id(provider: str, flow_run: Any = None) -> str | None:
+    """`{provider}-{created}-{flow run id prefix}` for a flow run (the current one by default;
+    None outside any). Both parts are fixed for the life of a flow run, retries included
+    (unlike its expected start, which a rescheduled retry moves).
     """
-    from prefect.runtime import flow_run
+    if flow_run is None:
+        from prefect.context import FlowRunContext
 
-    run_key = flow_run.id
-    if not run_key:
+        context = FlowRunContext.get()
+        flow_run = context.flow_run if context is not None else None
+    if flow_run is None or flow_run.created is None:
         return None
-    scheduled = flow_run.scheduled_start_time
-    return f"{provider}-{scheduled:%Y%m%d-%H%M%S}-{str(run_key).replace('-', '')[:6]}"
+    return f"{provider}-{flow_run.created:%Y%m%d-%H%M%S}-{flow_run.id.hex[:6]}"
 
 
-def with_run_id(params: BatchRunParameters) -> BatchRunParameters:
+def with_run_id(params: BatchRunParameters, flow_run: Any = None) -> BatchRunParameters:
     """`params` with a run id: the one given, or the flow run's own (see the module)."""
     if params.run_id:
         return params
-    run_id = derived_run_id("compare" if params.targets else params.provider)
+    run_id = derived_run_id("compare" if params.targets else params.provider, flow_run)
     return params.model_copy(update={"run_id": run_id}) if run_id else params
 
 
@@ -61,3 +64,29 @@ def holding_run(ledger: Ledger, run_id: str) -> Iterator[None]:
     command = f"flow run {flow_run.name}" if flow_run.id else "interviews"
     with run_lease(ledger, run_id, command=command, seconds=get_settings().lease_seconds):
         yield
+
+
+def cancel_batches_of_cancelled_flow_run(flow: Any, flow_run: Any, state: Any) -> None:
+    """`on_cancellation` hook: cancelling a flow run in the Prefect UI cancels its provider
+    batches too (each target's, for a compare run) and makes the cancel final, as
+    `interviews cancel` does. Prefect runs it in the worker (or `serve`) process that ran the
+    flow run, after stopping it.
+    """
+    import logging
+
+    from interviews.cancel import cancel_run
+    from interviews.ledger import Ledger
+    from interviews.settings import get_settings
+
+    logger = logging.getLogger("interviews.cancel")
+    raw = flow_run.parameters.get("params") or {}
+    params = with_run_id(BatchRunParameters.model_validate(raw), flow_run)
+    settings = get_settings()
+    ledger = Ledger.open(
+        Path(params.data_dir) if params.data_dir else settings.data_dir, settings.ledger_url
+    )
+    if not params.run_id or not ledger.runs_matching(params.run_id):
+        logger.info("flow run %s was cancelled before its run was prepared", flow_run.name)
+        return
+    for line in cancel_run(ledger, params.run_id, params.credentials_block):
+        logger.warning("flow run %s cancelled: %s", flow_run.name, line)

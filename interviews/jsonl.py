@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,9 @@ def atomic_writer(path: Path, *, durable: bool = False) -> Iterator[IO[bytes]]:
     a killed process loses nothing that has been renamed.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    # the pid in the name: two processes writing one path never share a partial file, and one
+    # left by a killed process is known for an orphan (`sweep_orphans`)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     try:
         with partial.open("wb", buffering=WRITE_BUFFER) as handle:
             yield handle
@@ -101,6 +104,37 @@ def atomic_writer(path: Path, *, durable: bool = False) -> Iterator[IO[bytes]]:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+_PARTIAL = re.compile(r"\.(\d+)\.partial$")
+
+
+def sweep_orphans(directory: Path) -> int:
+    """Delete the partial files that killed processes left in `directory` (they may hold
+    health data, and nothing will ever finish them); return how many were removed.
+
+    Only partials of this machine's dead processes are touched: a live writer's stays.
+    """
+    removed = 0
+    if not directory.is_dir():
+        return 0
+    for path in directory.glob("*.partial"):
+        match = _PARTIAL.search(path.name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def write_json(path: Path, value: Any) -> None:

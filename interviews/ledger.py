@@ -12,6 +12,7 @@ No secret is ever written here.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,6 +94,15 @@ leases = sa.Table(
     sa.Column("command", sa.String(200), nullable=False),
     sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Runs the user canceled (`interviews cancel`): final, so no retry round re-sends what was
+# canceled, until a re-run asks for it (`--retry-canceled`).
+canceled_runs = sa.Table(
+    "canceled_runs",
+    metadata,
+    sa.Column("run_id", sa.String(200), primary_key=True),
+    sa.Column("canceled_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 INTENT = "intent"
@@ -284,6 +294,55 @@ class Ledger:
                 )
             )
             self._insert_chunks(conn, run_id, provider, model, 0, files)
+
+    def forget_run(self, run_id: str) -> None:
+        """Remove a run that was only prepared (its chunks too).
+
+        Raises:
+            LedgerError: the run has a batch or an intent (it may have been paid for).
+        """
+        with self.engine.begin() as conn:
+            chunk_ids = sa.select(chunks.c.id).where(chunks.c.run_id == run_id)
+            started = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(batches)
+                .where(batches.c.chunk_id.in_(chunk_ids))
+            ).scalar_one()
+            if started:
+                raise LedgerError(f"run {run_id} has submitted batches; it is kept")
+            conn.execute(chunks.delete().where(chunks.c.run_id == run_id))
+            conn.execute(runs.delete().where(runs.c.run_id == run_id))
+
+    def mark_canceled(self, run_id: str) -> None:
+        """Record that the user canceled the run (kept until `clear_canceled`)."""
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(canceled_runs.c.run_id).where(canceled_runs.c.run_id == run_id)
+            ).first()
+            if exists is None:
+                conn.execute(canceled_runs.insert().values(run_id=run_id, canceled_at=_now()))
+
+    def is_canceled(self, run_id: str) -> bool:
+        """Whether the user canceled the run."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(canceled_runs.c.run_id).where(canceled_runs.c.run_id == run_id)
+            ).first()
+        return row is not None
+
+    def clear_canceled(self, run_id: str) -> None:
+        """Let retry rounds send the run's canceled requests again."""
+        with self.engine.begin() as conn:
+            conn.execute(canceled_runs.delete().where(canceled_runs.c.run_id == run_id))
+
+    def runs_matching(self, run_id: str) -> list[dict[str, Any]]:
+        """The run `run_id`, or the runs it stands for: a compare run's targets
+        (`{id}-{provider}-{model}`) and an interview protocol's later questions (`{id}-qN`)."""
+        family = re.compile(rf"{re.escape(run_id)}(-(anthropic|openai|vertex|gemini)-.+|-q\d+)")
+        query = sa.select(runs).where(runs.c.run_id.like(f"{run_id}%")).order_by(runs.c.created_at)
+        with self.engine.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(query)]
+        return [row for row in rows if row["run_id"] == run_id or family.fullmatch(row["run_id"])]
 
     def update_run(self, run_id: str, **values: Any) -> None:
         """Set columns of a run (status, requests_path, estimate_usd, cost_usd, ...)."""

@@ -68,6 +68,14 @@ class RunPlan:
     resumed: bool
     requests_path: Path
     estimate_usd: str
+    # what --max-cost was checked against when the run was prepared (a whole protocol, at the
+    # mode's prices); None for a resumed run, whose stored estimate stands in
+    expected_usd: str | None = None
+
+    @property
+    def budgeted_usd(self) -> Decimal:
+        """The run's share of a command's --max-cost."""
+        return Decimal(self.expected_usd or self.estimate_usd or 0)
 
 
 def prepare_run(
@@ -116,6 +124,7 @@ def prepare_run(
             f"(`interviews models --provider {params.provider}`). Request file kept for "
             f"inspection: {prepared.requests_path}"
         )
+    budgeted = expected
     if prepared.turns > 1 and not realtime:
         # the budget covers the whole protocol; this run is its first question (each later
         # question's run carries its own estimate, so the report compares like with like)
@@ -132,12 +141,56 @@ def prepare_run(
         files=prepared.chunks,
         params_json=_stored_params(params, run_id),
     )
-    return _stored_plan(ledger, run_id, model, resumed=False)
+    plan = _stored_plan(ledger, run_id, model, resumed=False)
+    return dataclasses.replace(plan, expected_usd=str(budgeted))
+
+
+def prepare_runs(
+    runs: list[BatchRunParameters],
+    *,
+    ledger: Ledger,
+    dirs: DataDirs,
+    mode: str = "batch",
+) -> list[RunPlan]:
+    """Prepare (or resume) every run of one command, its --max-cost capping them together.
+
+    A compare run's targets share the command's one budget: each is prepared without a cap
+    of its own, then the sum of their estimates is checked, and if it is over, the runs this
+    call prepared are removed again (ledger rows and files; nothing was sent) before the
+    BudgetError.
+
+    Raises:
+        BudgetError: the runs together are estimated above --max-cost.
+    """
+    if len(runs) == 1 or runs[0].max_cost_usd is None:
+        return [prepare_run(run, ledger=ledger, dirs=dirs, mode=mode) for run in runs]
+    budget = Decimal(str(runs[0].max_cost_usd))
+    plans = [
+        prepare_run(
+            run.model_copy(update={"max_cost_usd": None}), ledger=ledger, dirs=dirs, mode=mode
+        )
+        for run in runs
+    ]
+    total = sum((plan.budgeted_usd for plan in plans), Decimal(0))
+    if total <= budget:
+        return plans
+    for plan in plans:
+        if not plan.resumed:
+            ledger.forget_run(plan.run_id)  # only prepared: no batch, nothing paid
+            shutil.rmtree(dirs.run(plan.run_id), ignore_errors=True)
+    parts = ", ".join(f"{plan.run_id} {money(plan.budgeted_usd)}" for plan in plans)
+    prices = "real-time" if mode == "realtime" else "batch"
+    raise BudgetError(
+        f"the estimated {prices} cost {money(total)} of the {len(plans)} targets ({parts}) "
+        f"exceeds --max-cost {money(budget)}, which caps the whole command; raise --max-cost, "
+        "lower --count or --max-tokens, or compare fewer or cheaper models. Nothing was sent."
+    )
 
 
 def _stored_params(params: BatchRunParameters, run_id: str) -> str:
     """The parameters `collect` resumes the run with (a refetch is for one invocation only)."""
-    return params.model_copy(update={"run_id": run_id, "refetch_results": False}).model_dump_json()
+    once = {"refetch_results": False, "retry_canceled": False}  # for one invocation only
+    return params.model_copy(update={"run_id": run_id, **once}).model_dump_json()
 
 
 def _stored_plan(ledger: Ledger, run_id: str, model: ModelInfo, *, resumed: bool) -> RunPlan:

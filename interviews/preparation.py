@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from interviews import clock
 from interviews.catalog import ModelInfo, get_model
 from interviews.chunking import ChunkFile, write_chunks
 from interviews.costs import Estimate, estimate, estimate_tokens
-from interviews.jsonl import atomic_writer, dumps_line
+from interviews.jsonl import atomic_writer, dumps_line, sweep_orphans
 from interviews.personas import select_personas
 from interviews.private_files import use_private_files
 from interviews.prompts import Prompts
@@ -106,13 +106,14 @@ def prepare_requests(
 ) -> Prepared:
     """Validate the input, render prompts, write the canonical file and provider chunk files.
 
-    Nothing is written under its final name unless every record is valid.
+    Nothing is written under its final name unless every record is valid. `chunk_stem` may
+    name the request file's stem as `{request_stem}` (prepare's `…_ready` copies).
 
     Raises:
         InputError: bad personas file or template (names file and line).
         CatalogError: unknown model.
     """
-    adapter_cls = get_adapter_class(params.provider)
+    get_adapter_class(params.provider)  # an unknown provider fails before any file is made
     model = get_model(params.provider, params.model_id)
     protocol = load_protocol(params.protocol) if params.protocol else None
     prompts = Prompts.load(
@@ -125,7 +126,28 @@ def prepare_requests(
     # The first record is validated and rendered before any file or folder is made: bad input
     # or a template the sandbox refuses usually shows there, and then nothing is left behind.
     requests = itertools.chain([next(requests)], requests)
+    for directory in (dirs.requests, chunk_dir):
+        sweep_orphans(directory)  # what a killed prepare left: partial files of health data
     path = requests_path or request_file_path(dirs.requests, params.provider, now or clock.now())
+    try:
+        return _write_prepared(params, requests, path, chunk_dir, chunk_stem, protocol, model)
+    except BaseException:
+        if path.exists() and path.stat().st_size == 0:
+            path.unlink()  # the name reserved for the request file, never written
+        raise
+
+
+def _write_prepared(
+    params: BatchRunParameters,
+    requests: Iterator[CanonicalRequest],
+    path: Path,
+    chunk_dir: Path,
+    chunk_stem: str | None,
+    protocol: Any,
+    model: ModelInfo,
+) -> Prepared:
+    """Write the canonical request file at `path` and the provider's chunk files."""
+    adapter_cls = get_adapter_class(params.provider)
     chars = later_chars = 0
 
     def counted(items: Iterator[CanonicalRequest]) -> Iterator[CanonicalRequest]:
@@ -143,7 +165,7 @@ def prepare_requests(
                 r, model=model.id, max_tokens=params.max_tokens, endpoint=params.endpoint
             ),
             directory=chunk_dir,
-            stem=chunk_stem or f"{params.provider}_r0",
+            stem=(chunk_stem or f"{params.provider}_r0").format(request_stem=path.stem),
             max_requests=min(
                 adapter_cls.max_requests, params.chunk_size or adapter_cls.max_requests
             ),

@@ -6,6 +6,7 @@ Each line is `{"custom_id", "persona_id", "persona", "health_record", "system_me
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -78,14 +79,22 @@ def build_requests(
 
 
 def request_file_path(requests_dir: Path, provider: str, when: datetime) -> Path:
-    """`batch_request_{provider}_{YYYYmmdd_HHMMSS}.jsonl`, made unique if the second is taken."""
+    """Reserve `batch_request_{provider}_{YYYYmmdd_HHMMSS}.jsonl` (`…_2.jsonl`, … if taken).
+
+    The name is claimed by creating the file, empty, exclusively: two processes preparing in
+    the same second never get the same name. The writer replaces it atomically when done.
+    """
+    requests_dir.mkdir(parents=True, exist_ok=True)
     stem = f"batch_request_{provider}_{when:%Y%m%d_%H%M%S}"
-    path = requests_dir / f"{stem}.jsonl"
-    suffix = 2
-    while path.exists():
-        path = requests_dir / f"{stem}_{suffix}.jsonl"
-        suffix += 1
-    return path
+    suffix = 1
+    while True:
+        path = requests_dir / (f"{stem}.jsonl" if suffix == 1 else f"{stem}_{suffix}.jsonl")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            suffix += 1
+            continue
+        return path
 
 
 def read_requests(path: Path) -> Iterator[CanonicalRequest]:

@@ -143,6 +143,13 @@ class BatchRunParameters(BaseModel):
         "the saved files (after a bad results line); each earlier file is kept, renamed "
         "`….replaced-N.jsonl`, and answers already recorded are never replaced by failures.",
     )
+    retry_canceled: bool = Field(
+        default=False,
+        title="Retry canceled requests",
+        description="After `interviews cancel`, a run sends nothing more (collect only "
+        "converts what finished). Set this on a re-run of its run id to retry the canceled "
+        "requests in retry rounds after all.",
+    )
     run_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",

@@ -8,6 +8,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
+from interviews import stopping
 from interviews.batch_types import BatchJob
 from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.errors import TransientProviderError
@@ -74,6 +75,7 @@ def wait_batch(job: BatchJob, context: RunContext) -> BatchJob:
         on_transient_error=on_transient,
         max_hint=settings.max_server_wait_seconds,
         log=logger.warning,
+        sleep=stopping.sleep,  # returns at once when the flow run is cancelled or stopped
     )
     emit_batch_ended(ended, context.run_id)
     return ended

@@ -3,6 +3,7 @@ sample-data, models."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -94,15 +95,8 @@ def prepare(
     )
     info = get_model(provider, params.model_id)
     dirs = DataDirs(_data_dir(data_dir))
-    from interviews.requests import request_file_path
-
-    canonical = request_file_path(dirs.requests, provider, clock.now())
     prepared = prepare_requests(
-        params,
-        dirs=dirs,
-        chunk_dir=dirs.requests,
-        chunk_stem=canonical.stem + "_ready",
-        requests_path=canonical,
+        params, dirs=dirs, chunk_dir=dirs.requests, chunk_stem="{request_stem}_ready"
     )
     console.print(f"✓ Created batch request file: {prepared.requests_path}")
     console.print(f"✓ {prepared.request_count} interview requests prepared")
@@ -116,19 +110,69 @@ def prepare(
         console.print(f"[yellow]note:[/yellow] {info.label()}{successor}")
     if info.note:
         console.print(f"[yellow]note:[/yellow] {info.name}: {info.note}", highlight=False)
-    asks = f" --protocol {protocol}" if protocol else ""
     if prepared.turns > 1:
         console.print(
             f"✓ Protocol: {prepared.turns} questions; this file asks the first, and each later "
             "question goes in its own batch with the conversation so far"
         )
-    console.print(
-        "\nNext steps:\n"
-        f"  1. Submit it: interviews run --provider {provider} --model {info.id} "
-        f"--personas {personas}{asks} --batch\n"
-        "  2. Wait for processing (usually under an hour, at most ~24 hours)\n"
-        "  3. Records appear in data/interviews/"
+    submit = _same_run_command(
+        provider=provider,
+        model=info.id,
+        personas=personas,
+        count=count,
+        start_index=start_index,
+        max_tokens=max_tokens,
+        system_template=system_template,
+        question_template=question_template,
+        protocol=protocol,
+        openai_endpoint=openai_endpoint,
+        data_dir=data_dir,
     )
+    console.print("\nNext steps:\n  1. Submit exactly these requests:", highlight=False)
+    console.print(f"     {submit}", highlight=False, soft_wrap=True, markup=False)
+    console.print(
+        "  2. Wait for processing (usually under an hour, at most ~24 hours)\n"
+        f"  3. Records appear in {dirs.interviews}/",
+        highlight=False,
+    )
+
+
+def _same_run_command(
+    *,
+    provider: str,
+    model: str,
+    personas: Path,
+    count: int | None,
+    start_index: int,
+    max_tokens: int,
+    system_template: Path | None,
+    question_template: Path | None,
+    protocol: Path | None,
+    openai_endpoint: str,
+    data_dir: Path | None,
+) -> str:
+    """The `interviews run --batch` command that sends what `prepare` wrote: every option that
+    shapes the requests, and the data dir, so following it never sends more (or other)."""
+    words = ["interviews", "run", "--provider", provider, "--model", model]
+    words += ["--personas", str(personas)]
+    if count is not None:
+        words += ["--count", str(count)]
+    if start_index:
+        words += ["--start-index", str(start_index)]
+    if max_tokens != 2048:
+        words += ["--max-tokens", str(max_tokens)]
+    for option, value in (
+        ("--system-template", system_template),
+        ("--question-template", question_template),
+        ("--protocol", protocol),
+    ):
+        if value is not None:
+            words += [option, str(value)]
+    if provider == "openai" and openai_endpoint != "/v1/chat/completions":
+        words += ["--openai-endpoint", openai_endpoint]
+    if data_dir is not None:
+        words += ["--data-dir", str(data_dir)]
+    return shlex.join([*words, "--batch"])
 
 
 def convert(

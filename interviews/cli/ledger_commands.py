@@ -34,7 +34,7 @@ def status(
     from interviews.costs import money
 
     ledger = _ledger(data_dir)
-    rows = ledger.runs(run_id)
+    rows = ledger.runs_matching(run_id) if run_id else ledger.runs()
     if not rows:
         if run_id:
             raise InputError(f"no run {run_id!r} in the ledger at {ledger.url}")
@@ -57,6 +57,14 @@ def status(
     console.print(runs_table)
     if run_id is None:
         return
+    for run in rows:  # a compare run's targets, a protocol's questions: each its batches
+        _print_batches(ledger, run["run_id"])
+
+
+def _print_batches(ledger, run_id: str) -> None:
+    """The table of one run's chunks and their batches."""
+    from rich.table import Table
+
     batches_table = Table(title=f"Batches of {run_id}", title_justify="left")
     for column in ("round", "chunk", "requests"):
         batches_table.add_column(column)
@@ -78,41 +86,29 @@ def status(
 
 
 def cancel(
-    run_id: Annotated[str, typer.Argument(help="The run whose open batches to cancel.")],
+    run_id: Annotated[
+        str, typer.Argument(help="The run (or compare run) whose open batches to cancel.")
+    ],
     credentials_block: Annotated[
         str | None, typer.Option(help="Credentials block (default: the provider's env vars).")
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Cancel every open batch of a run; finished requests keep their results.
+    """Cancel every open batch of a run (each target of a compare run, each question of a
+    protocol); finished requests keep their results.
 
-    Re-run the run id afterwards to collect what finished (canceled requests are retried only
-    if you allow retry rounds).
+    The cancel is final: `collect` or a re-run converts what finished and sends nothing more.
+    To send the canceled requests after all, re-run the run id with --retry-canceled.
     """
-    from interviews.batch_types import BatchStatus
-    from interviews.settings import require_credentials
+    from interviews.cancel import cancel_run
 
-    ledger = _ledger(data_dir)
-    rows = ledger.runs(run_id)
-    if not rows:
-        raise InputError(f"no run {run_id!r} in the ledger at {ledger.url}")
-    provider = rows[0]["provider"]
-    require_credentials(provider, credentials_block)
-    open_batches = [
-        batch
-        for _, batch, _ in ledger.chunk_batches(run_id)
-        if batch is not None and batch.batch_id and not BatchStatus(batch.status).is_terminal
-    ]
-    if not open_batches:
-        console.print(f"Run {run_id} has no open batch.")
-        return
-    from blocks.credentials import resolve_credentials
-
-    adapter = resolve_credentials(provider, credentials_block).get_adapter()
-    for batch in open_batches:
-        job = adapter.cancel(batch.batch_id)
-        ledger.update_batch(job)
-        console.print(f"Canceled {batch.batch_id}: now {job.provider_status}", highlight=False)
+    for line in cancel_run(_ledger(data_dir), run_id, credentials_block):
+        console.print(line, highlight=False)
+    console.print(
+        f"Run {run_id} is canceled: `interviews collect` (or a re-run) converts what finished "
+        "and sends nothing more; add --retry-canceled to a re-run to send the rest.",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -104,12 +104,11 @@ def _prepare_and_run(
     """`_prepare_then_flow` once the runs are held."""
     from interviews.cli.interrupt import run_interruptibly
     from interviews.cli.progress import watch_progress
-    from interviews.pipeline import prepare_run
+    from interviews.pipeline import prepare_runs
     from interviews.preparation import DataDirs
 
     run_ids = []
-    for run in runs:
-        plan = prepare_run(run, ledger=ledger, dirs=DataDirs(data_dir), mode=mode)
+    for plan in prepare_runs(runs, ledger=ledger, dirs=DataDirs(data_dir), mode=mode):
         requests = sum(chunk.request_count for chunk in plan.chunks)
         verb = "Resuming" if plan.resumed else "Prepared"
         console.print(
@@ -203,6 +202,14 @@ def run(
             "results line); earlier files are kept as ….replaced-N.jsonl.",
         ),
     ] = False,
+    retry_canceled: Annotated[
+        bool,
+        typer.Option(
+            "--retry-canceled",
+            help="With --run-id of a canceled run: send its canceled requests again in retry "
+            "rounds (a cancel is otherwise final).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Run interviews end to end: prepare, submit, wait, download, convert, report.
@@ -241,7 +248,10 @@ def run(
         cleanup=cleanup,
         record_files=record_files,
         refetch_results=refetch_results,
+        retry_canceled=retry_canceled,
     )
+    if retry_canceled and not run_id:
+        raise InputError("--retry-canceled needs the --run-id of the canceled run")
     if refetch_results and not run_id:
         raise InputError("--refetch-results needs the --run-id of the run to fetch again")
     if not batch:  # prepared here as the flow prepares it, so the flow resumes it

@@ -40,6 +40,18 @@ INLINE_LIMIT = 20 * 1000 * 1000  # inline requests must stay under 20 MB in tota
 _STATUS_MAP = JOB_STATE_MAP
 
 
+# A request's `error` is a google.rpc.Status: its code is a gRPC code (below 100), though an
+# HTTP status is accepted too. CANCELLED (1) marks requests a canceled batch never ran.
+_GRPC_CANCELLED = 1
+# DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE: worth another round
+_GRPC_TRANSIENT = frozenset({4, 8, 10, 13, 14})
+
+
+def _transient_code(code: int) -> bool:
+    """Whether a request that failed with `code` (gRPC or HTTP) may succeed when sent again."""
+    return code in _GRPC_TRANSIENT if code < 100 else is_transient_status(code)
+
+
 def _display_name(tag: BatchTag) -> str:
     # the ownership tag makes the name this chunk's alone (see BatchTag.owner)
     return f"interviews-{label_value(tag.chunk_key)}-{tag.owner.lower()}"
@@ -89,13 +101,19 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
         error = error or {}
         code = error.get("code") if isinstance(error, dict) else None
         message = error.get("message") if isinstance(error, dict) else str(error)
+        if code == _GRPC_CANCELLED:  # the batch was canceled before this request ran
+            return RequestOutcome(
+                custom_id=custom_id,
+                status=OutcomeStatus.CANCELED,
+                error=RequestError(kind="canceled", message=message or "", transient=True),
+            )
         return RequestOutcome(
             custom_id=custom_id,
             status=OutcomeStatus.ERRORED,
             error=RequestError(
                 kind=f"http_{code}" if code else "gemini_error",
                 message=message or "no response",
-                transient=code is None or is_transient_status(int(code)),
+                transient=code is None or _transient_code(int(code)),
             ),
         )
     return answered_outcome(custom_id, response)

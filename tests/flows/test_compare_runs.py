@@ -95,3 +95,34 @@ def test_targets_are_checked_before_anything_runs(data_dir: Path) -> None:
     for escape in ("../elsewhere", "/abs", "a/../../b", "a//b"):
         with pytest.raises(ValueError, match="relative folder"):
             BatchRunParameters(personas=str(SAMPLE), records_subdir=escape)
+
+
+def test_max_cost_caps_the_whole_compare_run_not_each_target(
+    block, data_dir: Path, control, tmp_path: Path
+) -> None:
+    from interviews.errors import BudgetError
+    from interviews.fanout import target_runs
+    from interviews.pipeline import prepare_runs
+    from interviews.preparation import DataDirs
+
+    # each target's estimate, from a scratch data dir
+    scratch = tmp_path / "scratch"
+    plans = prepare_runs(
+        target_runs(_compare(block, scratch)), ledger=Ledger.open(scratch), dirs=DataDirs(scratch)
+    )
+    shares = [plan.budgeted_usd for plan in plans]
+    cap = max(shares) * 101 / 100  # every target fits alone; together they do not
+    assert cap < sum(shares)
+
+    with pytest.raises(BudgetError, match="caps the whole command") as caught:
+        batch_interviews(_compare(block, data_dir, max_cost_usd=float(cap)))
+    assert "Nothing was sent" in str(caught.value)
+    assert {p: control.stats()[p]["batches_created"] for p, _ in TARGETS.values()} == {
+        p: 0 for p, _ in TARGETS.values()
+    }
+    assert Ledger.open(data_dir).runs() == []  # no prepared target is left for collect
+    assert not list((data_dir / "runs").glob("cmp-*"))
+
+    # under a cap the whole command fits, every target runs
+    result = batch_interviews(_compare(block, data_dir, max_cost_usd=float(sum(shares)) * 1.01))
+    assert result["ok"] and len(result["targets"]) == 3
