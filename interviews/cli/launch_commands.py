@@ -347,13 +347,9 @@ def _run_realtime(
     data_dir: Path | None,
 ) -> None:
     """Run now, exactly as `interviews run --realtime` does (same function, same summary)."""
-    import os
 
     from interviews.cli.run_commands import run
 
-    # a first Prefect start migrates a fresh database (~20-40 s here); Prefect's 20 s default
-    # start-up timeout for its temporary server is too tight (as in `demo` and `collect`)
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     run(
         personas=personas,
         provider=info.provider,

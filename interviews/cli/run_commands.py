@@ -123,6 +123,9 @@ def _prepare_and_run(
         if not params.targets:
             params = params.model_copy(update={"run_id": plan.run_id})
 
+    from interviews.prefect_server import ensure_prefect_api
+
+    ensure_prefect_api()  # before Prefect is imported: a server that dies with this process
     from blocks.credentials import resolve_credentials
 
     for run in runs:
@@ -295,7 +298,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def collect(data_dir: DataDir = None) -> None:
     """Finish every open run whose batches have ended (download, convert, retry rounds,
     report); runs still waiting are left for the next call. Schedule it for detached runs."""
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    from interviews.prefect_server import ensure_prefect_api
+
+    ensure_prefect_api()  # before Prefect is imported: a server that dies with this process
     _brief_console_errors()
     from flows.collect_flow import collect_batches
     from interviews.cli.interrupt import run_interruptibly
@@ -342,10 +347,13 @@ def demo(
     # the demo polls briskly; a real run polls every 30 s and up to 10 min (settings)
     os.environ.setdefault("INTERVIEWS_POLL_INITIAL_SECONDS", "0.25")
     os.environ.setdefault("INTERVIEWS_POLL_MAX_SECONDS", "0.5")
-    # a first start migrates a fresh database (~18 s here); Prefect's 20 s default is too tight
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if not personas.exists():
         raise InputError("sample personas not found; pass --personas FILE", path=str(personas))
+    from interviews.prefect_server import start_prefect_api
+
+    # a server that dies with this process; a first start migrates a fresh database (~18 s
+    # here), so it is waited for (up to 90 s) only after the emulator has started
+    prefect_ready = start_prefect_api()
 
     # Prefect is imported here, before the warm-up thread: importing it from two threads at
     # once made one of them see a half-initialised `prefect.blocks.core`, which Prefect
@@ -366,6 +374,8 @@ def demo(
         from blocks.credentials import emulator_blocks
 
         blocks = emulator_blocks(emulator.url, emulator.gcs_url)
+        if prefect_ready is not None:
+            prefect_ready(90)
         warm_up.join()
         for name in providers:
             blocks[name].save("emulator", overwrite=True)

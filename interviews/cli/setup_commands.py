@@ -130,8 +130,10 @@ def create_automations(notify_block: str | None, block_id: Any = None) -> list[d
             actions=[
                 ChangeFlowRunState(
                     state=StateType.CRASHED,
-                    message="Marked crashed: no heartbeat for three intervals. Re-run the same "
-                    "run id to resume; the ledger prevents paying twice.",
+                    message="Marked crashed: no heartbeat for three intervals. This flow run "
+                    "is named after its run id: Retry it here, or re-run that run id "
+                    "(`interviews run --run-id NAME`), to resume; the ledger prevents paying "
+                    "twice.",
                 )
             ],
         )

@@ -15,7 +15,8 @@ same command again. The moments, for each of the four providers:
   poll, ends the batch on the emulator clock and installs the hold again (which lets the held
   poll go, see `interviews.emulator.faults`): the next read, the one that fetches the inline
   results, is held. (Only file-input batches, over 20 MB, download a results file.)
-- convert: records are being written. No provider call happens then, so the record writer is
+- convert (once, on Anthropic: the same for every provider): records are being written. No
+  provider call happens then, so the record writer is
   held instead, deterministically rather than by racing it (writing all 24 records takes a
   few milliseconds): the temporary name of one record (`<custom_id>.json.partial`, see
   `interviews.records`) is a FIFO nobody reads, so opening it blocks. The run is killed once
@@ -52,8 +53,11 @@ DOWNLOAD = {
     "vertex": ("GET", r"/prediction-model-[^/]+/predictions[^/]*\.jsonl$"),  # GCS media
     "gemini": ("GET", r"/batches/[^/:]+$"),  # inline results: the batch read after the wait
 }
-MOMENTS = ("waiting", "create_before", "create_after", "download", "convert")
-CASES = [(provider, moment) for moment in MOMENTS for provider in CREATE]
+MOMENTS = ("waiting", "create_before", "create_after", "download")
+# converting makes no provider call: the same record writer for every provider, so one case
+CASES = [(provider, moment) for moment in MOMENTS for provider in CREATE] + [
+    ("anthropic", "convert")
+]
 HOLD = 60  # seconds: longer than any case; a hold also ends as soon as the faults change
 
 
