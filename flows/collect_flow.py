@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 
 from flows.batch_flows import PROVIDER_FLOWS
 from interviews.errors import InterviewsError
-from interviews.leases import RunBusyError, busy_elsewhere, describe_holder
+from interviews.leases import RunBusyError, busy_elsewhere, describe_holder, run_lease
 from interviews.ledger import Ledger
 from interviews.settings import get_settings
 from interviews.spec import BatchRunParameters
@@ -58,7 +58,11 @@ def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
             )
             continue
         try:
-            outcomes.append(PROVIDER_FLOWS[params.provider](params))
+            # claimed here, so another collect sees this one (its flows claim it again)
+            with run_lease(
+                ledger, params.run_id, command="collect-batches", seconds=settings.lease_seconds
+            ):
+                outcomes.append(PROVIDER_FLOWS[params.provider](params))
         except RunBusyError as exc:  # claimed between the look above and the flow's own claim
             logger.info("Run %s: left alone (%s)", params.run_id, exc)
             outcomes.append({"run_id": params.run_id, "ok": True, "left_alone": "another process"})

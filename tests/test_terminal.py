@@ -34,6 +34,9 @@ def terminal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """A terminal's environment with no analytics switch set and a fresh Prefect home."""
     env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_OFF}
     env.pop("PREFECT_API_URL", None)
+    # the pseudo-terminal's own size counts (pytest-xdist workers export COLUMNS=80, LINES=24)
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
     home = tmp_path / "prefect-home"
     home.mkdir()
     return {**env, "TERM": "xterm-256color", "PREFECT_HOME": str(home), **extra}

@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from tests.conftest import SAMPLE
-from tests.flows.test_crash_matrix import CREATE, HOLD
+from tests.flows.test_crash_matrix import CREATE, DOWNLOAD, HOLD
 
 PROVIDERS = ["anthropic", "openai", "vertex", "gemini"]
 REALTIME = {
@@ -76,15 +76,31 @@ def _one_record_each(data_dir: Path) -> list[dict]:
     return records
 
 
+def _collect(data_dir: Path, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "interviews", "collect", "--data-dir", str(data_dir)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _hold(control, provider: str, method: str, path: str) -> None:
+    control.set_faults(http=[{"provider": provider, "method": method, "path": path, "delay": HOLD}])
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_run_beside_run_and_two_collects_pays_once(
+def test_run_beside_run_and_collects_pays_once(
     block, control, data_dir: Path, prefect_api: str, provider: str
 ) -> None:
-    control.configure(processing_seconds=0)
-    method, path = CREATE[provider]
-    control.set_faults(http=[{"provider": provider, "method": method, "path": path, "delay": HOLD}])
+    """1. A detached run held in its create call; meanwhile a second `run` of the same id is
+    refused and two `collect`s leave it alone. 2. Its batch ends; one `collect` is held in
+    the results download while a second `collect` starts: it leaves the run alone."""
+    control.configure(processing_seconds=3600)
+    _hold(control, provider, *CREATE[provider])
     env = _env(prefect_api)
-    command = _run(provider, block, data_dir)
+    command = _run(provider, block, data_dir, "--detach")
     first = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -94,16 +110,7 @@ def test_run_beside_run_and_two_collects_pays_once(
         assert chunk_files  # prepared and recorded by the first run
 
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        collects = [
-            subprocess.Popen(
-                [sys.executable, "-m", "interviews", "collect", "--data-dir", str(data_dir)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(2)
-        ]
+        collects = [_collect(data_dir, env) for _ in range(2)]
         collected = [process.communicate(timeout=180)[0] for process in collects]
         assert control.stats()[provider]["batches_created"] == 0  # the first is still held
         control.set_faults({})  # the held create goes on
@@ -121,16 +128,42 @@ def test_run_beside_run_and_two_collects_pays_once(
         assert process.returncode == 0, output
         assert "Run busy: left alone, interviews run (pid" in " ".join(output.split()), output
     assert first.returncode == 0, out
+    assert "is waiting on" in " ".join(out.split())  # detached, its batch running
     # the refused run prepared nothing over them and cleaned nothing up
     assert {p: p.read_bytes() for p in chunk_files} == chunk_files
+
+    # 2. collect beside collect, on the ended batch
+    control.advance(3601)
+    _hold(control, provider, *DOWNLOAD[provider])
+    fired = control.stats()[provider]["faults_fired"]
+    one = _collect(data_dir, env)
+    try:
+        deadline = time.monotonic() + 120
+        while control.stats()[provider]["faults_fired"] == fired:
+            assert one.poll() is None, one.stdout.read()
+            assert time.monotonic() < deadline, "the first collect never reached its download"
+            time.sleep(0.1)
+        other = subprocess.run(
+            [sys.executable, "-m", "interviews", "collect", "--data-dir", str(data_dir)],
+            env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        control.set_faults({})
+        finished, _ = one.communicate(timeout=180)
+    finally:
+        if one.poll() is None:
+            one.kill()
+            one.wait()
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert "Run busy: left alone, collect-batches (pid" in " ".join(other.stdout.split())
+    assert one.returncode == 0, finished
+    assert "Run summary: busy" in finished
 
     stats = control.stats()[provider]
     assert stats["batches_created"] == 1
     assert stats["requests_received"] == COUNT
     records = _one_record_each(data_dir)
     assert len({record["batch_id"] for record in records}) == 1
-    summaries = list((data_dir / "runs" / "busy").glob("summary.json"))
-    assert len(summaries) == 1
+    assert (data_dir / "runs" / "busy" / "summary.json").exists()
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
