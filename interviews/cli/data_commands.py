@@ -115,7 +115,7 @@ def prepare(
             f"✓ Protocol: {prepared.turns} questions; this file asks the first, and each later "
             "question goes in its own batch with the conversation so far"
         )
-    submit = _same_run_command(
+    submit = same_run_command(
         provider=provider,
         model=info.id,
         personas=personas,
@@ -137,27 +137,30 @@ def prepare(
     )
 
 
-def _same_run_command(
+def same_run_command(
     *,
     provider: str,
     model: str,
     personas: Path,
     count: int | None,
     start_index: int,
-    max_tokens: int,
-    system_template: Path | None,
-    question_template: Path | None,
-    protocol: Path | None,
-    openai_endpoint: str,
-    data_dir: Path | None,
+    max_tokens: int = 2048,
+    system_template: Path | None = None,
+    question_template: Path | None = None,
+    protocol: Path | None = None,
+    openai_endpoint: str = "/v1/chat/completions",
+    data_dir: Path | None = None,
+    run_id: str | None = None,
+    credentials_block: str | None = None,
 ) -> str:
-    """The `interviews run --batch` command that sends what `prepare` wrote: every option that
-    shapes the requests, and the data dir, so following it never sends more (or other)."""
+    """The `interviews run --batch` command that sends what was prepared: every option that
+    shapes the requests, and the data dir, so following it never sends more (or other); with
+    `run_id`, the very run the ledger holds."""
     words = ["interviews", "run", "--provider", provider, "--model", model]
     words += ["--personas", str(personas)]
-    if count is not None:
-        words += ["--count", str(count)]
-    if start_index:
+    if count is not None:  # with its start, as the guide writes a selection
+        words += ["--count", str(count), "--start-index", str(start_index)]
+    elif start_index:
         words += ["--start-index", str(start_index)]
     if max_tokens != 2048:
         words += ["--max-tokens", str(max_tokens)]
@@ -170,9 +173,14 @@ def _same_run_command(
             words += [option, str(value)]
     if provider == "openai" and openai_endpoint != "/v1/chat/completions":
         words += ["--openai-endpoint", openai_endpoint]
+    words.append("--batch")
+    if run_id is not None:
+        words += ["--run-id", run_id]
+    if credentials_block:
+        words += ["--credentials-block", credentials_block]
     if data_dir is not None:
         words += ["--data-dir", str(data_dir)]
-    return shlex.join([*words, "--batch"])
+    return shlex.join(words)
 
 
 def convert(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from interviews import clock
-from interviews.cli.data_commands import DataDir
+from interviews.cli.data_commands import DataDir, same_run_command
 from interviews.cli.output import console
 from interviews.errors import CatalogError, InputError
 
@@ -230,42 +230,6 @@ def _print_batch_offer(model: ModelInfo) -> None:
     )
 
 
-def _submit_command(
-    *,
-    provider: str,
-    model: str,
-    personas: Path,
-    count: int,
-    start_index: int,
-    run_id: str,
-    credentials_block: str | None,
-    data_dir: Path | None,
-) -> str:
-    """The `interviews run` command that submits the prepared run (same spec, same run id)."""
-    words = [
-        "interviews",
-        "run",
-        "--provider",
-        provider,
-        "--model",
-        model,
-        "--personas",
-        str(personas),
-        "--count",
-        str(count),
-        "--start-index",
-        str(start_index),
-        "--batch",
-        "--run-id",
-        run_id,
-    ]
-    if credentials_block:
-        words += ["--credentials-block", credentials_block]
-    if data_dir:
-        words += ["--data-dir", str(data_dir)]
-    return shlex.join(words)
-
-
 def _prepare_batch(
     *,
     info: ModelInfo,
@@ -302,7 +266,7 @@ def _prepare_batch(
         params, ledger=Ledger.open(root, settings.ledger_url), dirs=DataDirs(root), mode="batch"
     )
     prepared = sum(chunk.request_count for chunk in plan.chunks)
-    submit = _submit_command(
+    submit = same_run_command(
         provider=info.provider,
         model=info.id,
         personas=personas,

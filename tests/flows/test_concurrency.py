@@ -57,13 +57,14 @@ def _run(provider: str, block: str, data_dir: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _held(control, provider: str, first: subprocess.Popen) -> None:
-    """Wait until the first process is inside the held call."""
+def _held(control, provider: str, first: subprocess.Popen, fired_before: int = 0) -> None:
+    """Wait until the first process is inside the held call (a fault fired since
+    `fired_before`)."""
     deadline = time.monotonic() + 120
-    while control.stats()[provider]["faults_fired"] < 1:
+    while control.stats()[provider]["faults_fired"] <= fired_before:
         if first.poll() is not None:
-            pytest.fail(f"the first run ended before its held call:\n{first.stdout.read()}")
-        assert time.monotonic() < deadline, "the first run never reached its held call"
+            pytest.fail(f"the first process ended before its held call:\n{first.stdout.read()}")
+        assert time.monotonic() < deadline, "the first process never reached its held call"
         time.sleep(0.1)
 
 
@@ -138,11 +139,7 @@ def test_run_beside_run_and_collects_pays_once(
     fired = control.stats()[provider]["faults_fired"]
     one = _collect(data_dir, env)
     try:
-        deadline = time.monotonic() + 120
-        while control.stats()[provider]["faults_fired"] == fired:
-            assert one.poll() is None, one.stdout.read()
-            assert time.monotonic() < deadline, "the first collect never reached its download"
-            time.sleep(0.1)
+        _held(control, provider, one, fired_before=fired)
         other = subprocess.run(
             [sys.executable, "-m", "interviews", "collect", "--data-dir", str(data_dir)],
             env=env, capture_output=True, text=True, timeout=180,

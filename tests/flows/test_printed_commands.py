@@ -45,7 +45,7 @@ def test_the_command_prepare_prints_sends_exactly_what_it_prepared(
     printed = lines[lines.index("  1. Submit exactly these requests:") + 1].strip()
     assert f"Records appear in {data_dir / 'interviews'}/" in prepare.stdout
     words = shlex.split(printed)
-    assert words[:2] == ["interviews", "run"] and "--batch" in words
+    assert words[:2] == ["interviews", "run"] and "--batch" in words and "--count" in words
 
     result = subprocess.run(
         [*interviews, *words[1:], "--credentials-block", block],
