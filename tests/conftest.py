@@ -21,6 +21,9 @@ os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 from interviews.emulator import EmulatorControl, EmulatorServer
 
+# a real PostgreSQL server for the ledger tests (started on first use)
+pytest_plugins = ["tests.postgres"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample" / "matched_personas.jsonl"
 # The instant every test runs at (interviews/clock.py): the day the catalog's facts were read.

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +24,13 @@ from interviews.ledger import Ledger
 ELSEWHERE = "other-host:4242:abcd1234"  # a live holder on another machine, as far as we know
 
 
-def test_a_lease_goes_to_one_owner_until_it_expires(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
+@pytest.fixture
+def ledger(ledger_url: str) -> Ledger:
+    """The ledger on each engine it runs on: SQLite in the data dir, and PostgreSQL."""
+    return Ledger(ledger_url)
+
+
+def test_a_lease_goes_to_one_owner_until_it_expires(ledger: Ledger) -> None:
     first = ledger.claim_lease("run:r", "a", command="interviews run", seconds=60)
     assert first.owner == "a"
     assert ledger.claim_lease("run:r", "b", command="collect", seconds=60).owner == "a"
@@ -50,8 +54,8 @@ def _race(url: str, owner: str, start: float, queue) -> None:
     queue.put((owner, ledger.claim_lease("run:race", owner, command="race", seconds=60).owner))
 
 
-def test_processes_racing_for_a_lease_see_one_winner(tmp_path: Path) -> None:
-    url = Ledger.open(tmp_path).url
+def test_processes_racing_for_a_lease_see_one_winner(ledger: Ledger) -> None:
+    url = ledger.url
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     start = time.time() + 3  # every process imported and waiting before the gun
@@ -67,8 +71,7 @@ def test_processes_racing_for_a_lease_see_one_winner(tmp_path: Path) -> None:
     assert winner in {owner for owner, _ in answers}
 
 
-def test_a_second_process_is_refused_with_the_holder_named(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
+def test_a_second_process_is_refused_with_the_holder_named(ledger: Ledger) -> None:
     ledger.claim_lease("run:nightly", ELSEWHERE, command="interviews run", seconds=60)
     with (
         pytest.raises(RunBusyError) as caught,
@@ -81,8 +84,7 @@ def test_a_second_process_is_refused_with_the_holder_named(tmp_path: Path) -> No
     assert busy_elsewhere(ledger, "nightly").owner == ELSEWHERE
 
 
-def test_a_dead_holder_on_this_machine_is_taken_over_at_once(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
+def test_a_dead_holder_on_this_machine_is_taken_over_at_once(ledger: Ledger) -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # its pid is free now (reused only after a wrap-around)
     dead = f"{socket.gethostname()}:{gone.pid}:deadbeef"
@@ -93,8 +95,7 @@ def test_a_dead_holder_on_this_machine_is_taken_over_at_once(tmp_path: Path) -> 
     assert ledger.get_lease("run:crashed") is None  # released at the end
 
 
-def test_claims_are_reentrant_and_released_once_the_outer_block_ends(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
+def test_claims_are_reentrant_and_released_once_the_outer_block_ends(ledger: Ledger) -> None:
     with run_lease(ledger, "r", command="interviews run", seconds=60):
         with run_lease(ledger, "r", command="flow run r", seconds=60):
             assert ledger.get_lease("run:r").command == "interviews run"
@@ -102,8 +103,7 @@ def test_claims_are_reentrant_and_released_once_the_outer_block_ends(tmp_path: P
     assert ledger.get_lease("run:r") is None
 
 
-def test_the_heartbeat_renews_and_notices_a_lost_lease(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
+def test_the_heartbeat_renews_and_notices_a_lost_lease(ledger: Ledger) -> None:
     with run_lease(ledger, "r", command="interviews run", seconds=6):
         first = ledger.get_lease("run:r").expires_at
         time.sleep(2.5)  # a beat every 2 s

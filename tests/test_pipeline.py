@@ -132,6 +132,29 @@ def test_rerun_same_run_id_never_creates_a_second_batch(setup, control) -> None:
     assert control.stats()["anthropic"]["batches_created"] == 1
 
 
+def test_a_run_on_a_postgresql_ledger_records_every_interview_and_pays_once(
+    emu, control, data_dir: Path, postgres_url: str
+) -> None:
+    """INTERVIEWS_LEDGER_URL=postgresql+psycopg://…: the same pipeline, the same guarantees."""
+    adapter = AnthropicBatchAdapter(
+        api_key="k", base_url=emu.anthropic_base_url, max_retries=2, strict_responses=True
+    )
+    dirs, ledger = DataDirs(data_dir), Ledger(postgres_url)
+    plan = prepare_run(params(count=3), ledger=ledger, dirs=dirs)
+    summaries = run_all(plan, adapter, ledger, dirs)
+    assert sum(s.statuses.get("succeeded", 0) for s in summaries) == 3
+    again = prepare_run(params(count=3), ledger=ledger, dirs=dirs)
+    assert again.resumed
+    run_all(again, adapter, ledger, dirs)
+    assert control.stats()["anthropic"]["batches_created"] == 1
+    assert not (data_dir / "ledger.db").exists()  # the ledger lives in PostgreSQL only
+    assert sorted(p.stem for p in dirs.interviews.glob("*.json")) == [
+        "interview_0",
+        "interview_1",
+        "interview_2",
+    ]
+
+
 def test_rerun_with_other_settings_is_refused(setup) -> None:
     _adapter, ledger, dirs = setup
     prepare_run(params(count=3), ledger=ledger, dirs=dirs)
