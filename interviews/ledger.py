@@ -11,8 +11,11 @@ No secret is ever written here.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -220,7 +223,7 @@ class Ledger:
         self.engine = sa.create_engine(url, connect_args=connect_args)
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        migrate(self.engine)
 
     @classmethod
     def open(cls, data_dir: Path, url: str | None = None) -> Ledger:
@@ -621,6 +624,60 @@ class Ledger:
                 )
             ).all()
         return {row.batch_id for row in rows}
+
+
+# The newest migration (interviews/migrations/versions); bump it with each new revision.
+SCHEMA_REVISION = "0002"
+# The revision of ledgers made before migrations existed (they hold exactly its tables).
+_FIRST_REVISION = "0001"
+# Any constant: the PostgreSQL advisory lock that lets one process at a time migrate.
+_MIGRATION_LOCK = 0x1E06E4
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the ledger's schema to `SCHEMA_REVISION` with Alembic (SQLite and PostgreSQL).
+
+    A current ledger costs one query (Alembic is not even imported). Otherwise one process at
+    a time migrates (a PostgreSQL advisory lock; SQLite's write lock, taken at once), and a
+    ledger made before migrations existed is stamped with the first revision first.
+    """
+    if _revision(engine) == SCHEMA_REVISION:
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with _migration_lock(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        inspector = sa.inspect(conn)
+        config.attributes["connection"] = conn
+        if not inspector.has_table("alembic_version") and inspector.has_table("runs"):
+            command.stamp(config, _FIRST_REVISION)
+        command.upgrade(config, "head")  # does nothing if another process got there first
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: sa.Engine) -> Iterator[None]:
+    """For a SQLite file, an exclusive lock on `<ledger>.migrating` beside it (PostgreSQL's
+    advisory lock is taken inside the transaction)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrating", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _revision(engine: sa.Engine) -> str | None:
+    """The ledger's Alembic revision, or None (new, or made before migrations)."""
+    try:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except sa.exc.DBAPIError:
+        return None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
