@@ -68,6 +68,21 @@ def _held(control, provider: str, first: subprocess.Popen, fired_before: int = 0
         time.sleep(0.1)
 
 
+def _assert_refused(second: subprocess.CompletedProcess, holder: str, pid: int) -> None:
+    """The second process stopped at once, naming the one that holds the run."""
+    assert second.returncode == 1, second.stdout + second.stderr
+    refusal = " ".join((second.stdout + second.stderr).split())
+    assert f"run busy is being worked on by {holder} (pid {pid} on " in refusal
+    assert "nothing was sent" in refusal and "Traceback" not in refusal
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Kill a process a failed test left running."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
 def _one_record_each(data_dir: Path) -> list[dict]:
     expected = [f"interview_{i}" for i in range(COUNT)]
     assert sorted(p.stem for p in (data_dir / "interviews").glob("*.json")) == expected
@@ -117,14 +132,9 @@ def test_run_beside_run_and_collects_pays_once(
         control.set_faults({})  # the held create goes on
         out, _ = first.communicate(timeout=180)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+        _stop(first)
 
-    assert second.returncode == 1, second.stdout + second.stderr
-    refusal = " ".join((second.stdout + second.stderr).split())
-    assert f"run busy is being worked on by interviews run (pid {first.pid} on " in refusal
-    assert "nothing was sent" in refusal and "Traceback" not in refusal
+    _assert_refused(second, "interviews run", first.pid)
     for process, output in zip(collects, collected, strict=True):
         assert process.returncode == 0, output
         assert "Run busy: left alone, interviews run (pid" in " ".join(output.split()), output
@@ -147,9 +157,7 @@ def test_run_beside_run_and_collects_pays_once(
         control.set_faults({})
         finished, _ = one.communicate(timeout=180)
     finally:
-        if one.poll() is None:
-            one.kill()
-            one.wait()
+        _stop(one)
     assert other.returncode == 0, other.stdout + other.stderr
     assert "Run busy: left alone, collect-batches (pid" in " ".join(other.stdout.split())
     assert one.returncode == 0, finished
@@ -180,12 +188,8 @@ def test_realtime_beside_realtime_sends_each_interview_once(
         control.set_faults({})
         out, _ = first.communicate(timeout=180)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
-    assert second.returncode == 1, second.stdout + second.stderr
-    refusal = " ".join((second.stdout + second.stderr).split())
-    assert "run busy is being worked on by interviews run --realtime (pid" in refusal
+        _stop(first)
+    _assert_refused(second, "interviews run --realtime", first.pid)
     assert first.returncode == 0, out
     assert control.stats()[provider]["realtime_requests"] == COUNT  # each interview once
     _one_record_each(data_dir)
