@@ -120,14 +120,15 @@ def sweep_orphans(directory: Path) -> int:
         return 0
     for path in directory.glob("*.partial"):
         match = _PARTIAL.search(path.name)
-        if match is None or _alive(int(match.group(1))):
+        if match is None or pid_alive(int(match.group(1))):
             continue
         path.unlink(missing_ok=True)
         removed += 1
     return removed
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (someone else's counts too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

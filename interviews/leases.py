@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from interviews import clock
 from interviews.errors import LedgerError
+from interviews.jsonl import pid_alive
 from interviews.ledger import LeaseRow, Ledger
 
 logger = logging.getLogger(__name__)
@@ -55,13 +56,7 @@ def holder_is_dead(owner: str) -> bool:
     parts = owner.rsplit(":", 2)
     if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return False
-    try:
-        os.kill(int(parts[1]), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, someone else's
-        return False
-    return False
+    return not pid_alive(int(parts[1]))
 
 
 def describe_holder(lease: LeaseRow) -> str:

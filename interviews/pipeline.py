@@ -34,6 +34,7 @@ from interviews.errors import (
     TransientProviderError,
 )
 from interviews.jsonl import OverlongLine, atomic_writer, dumps_line, read_lines
+from interviews.leases import ensure_held
 from interviews.ledger import BatchRow, ChunkRow, Ledger
 from interviews.polling import Backoff, server_wait, wait_for_batch
 from interviews.preparation import (
@@ -407,6 +408,7 @@ def submit_chunk(
             return adopted
         intent = existing
     else:
+        ensure_held(ledger, chunk.run_id)  # a process that lost its run's lease sends nothing
         intent = ledger.record_intent(chunk.id, adapter.provider)
     tag = _tag(chunk, intent.intent_at)
     for attempt in range(1, CREATE_ATTEMPTS + 1):

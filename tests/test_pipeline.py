@@ -301,3 +301,35 @@ def test_consolidated_jsonl_without_per_interview_files(setup) -> None:
     assert sorted(orjson.loads(x)["custom_id"] for x in lines) == [
         f"interview_{i}" for i in range(5)
     ]  # converting twice (a resume) does not duplicate records
+
+
+def test_a_process_that_lost_its_lease_creates_no_batch(setup, control) -> None:
+    import time
+
+    from interviews.leases import LeaseLostError, process_owner, run_lease
+
+    adapter, ledger, dirs = setup
+    plan = prepare_run(params(count=2), ledger=ledger, dirs=dirs)
+    with run_lease(ledger, "r1", command="interviews run", seconds=6):
+        # this process stalled past its lease, and another one took the run over
+        ledger.claim_lease("run:r1", process_owner(), command="interviews run", seconds=-1)
+        ledger.claim_lease("run:r1", "other-host:1:x", command="collect-batches", seconds=600)
+        deadline = time.monotonic() + 10
+        while ensure_held_quietly(ledger, "r1"):  # the heartbeat (every 2 s) notices
+            assert time.monotonic() < deadline, "the heartbeat never noticed"
+            time.sleep(0.2)
+        with pytest.raises(LeaseLostError, match="taken over by collect-batches"):
+            submit_chunk(plan.chunks[0], adapter=adapter, ledger=ledger)
+    assert control.stats()["anthropic"]["batches_created"] == 0
+    assert ledger.get_batch(plan.chunks[0].id) is None  # not even an intent
+
+
+def ensure_held_quietly(ledger, run_id: str) -> bool:
+    """Whether this process still holds the run's lease, as far as its heartbeat knows."""
+    from interviews.leases import LeaseLostError, ensure_held
+
+    try:
+        ensure_held(ledger, run_id)
+    except LeaseLostError:
+        return False
+    return True
