@@ -20,6 +20,7 @@ from prefect.utilities.annotations import unmapped
 
 from flows.run_identity import holding_run
 from interviews.batch_types import BatchJob
+from interviews.datastore import local_input
 from interviews.errors import RunFailedError
 from interviews.ledger import ChunkRow
 from interviews.pipeline import (
@@ -83,7 +84,7 @@ def _run_batch(params: BatchRunParameters, context: RunContext) -> dict[str, Any
         context.ledger().clear_canceled(params.run_id)
     plan = prepare_batch(params, context)
     result = _run_plan(plan, params, context)
-    turns = len(load_protocol(params.protocol).turns) if params.protocol else 1
+    turns = len(load_protocol(local_input(params.protocol)).turns) if params.protocol else 1
     if turns == 1 or result.get("detached"):
         return result
     params = params.model_copy(update={"run_id": plan.run_id})
@@ -103,7 +104,7 @@ def _run_batch(params: BatchRunParameters, context: RunContext) -> dict[str, Any
         **result,
         "run_id": plan.run_id,
         "questions": questions,
-        "transcripts": str(transcripts),
+        "transcripts": context.dirs.shown(transcripts),
     }
 
 
@@ -183,7 +184,7 @@ def _run_round(
             continue
         outcome.summary.add(chunk_summary)
         outcome.ended.append(settle_status(finished, chunk_summary))
-        outcome.results.append(str(results_path))
+        outcome.results.append(context.dirs.shown(results_path))
     if failures:
         raise failures[0]
     return outcome
@@ -226,13 +227,13 @@ def report_run(
         provider=plan.provider,
         model=plan.model.id,
         requests=sum(chunk.request_count for chunk in plan.chunks),
-        requests_path=str(plan.requests_path),
+        requests_path=context.dirs.shown(plan.requests_path),
         estimate_batch=Decimal(plan.estimate_usd or 0),
         summary=summary,
         batches=batches or [],
         results_paths=results or [],
-        interviews_dir=str(context.records_dir) if params.record_files else "",
-        records_jsonl=str(consolidated),
+        interviews_dir=context.dirs.shown(context.records_dir) if params.record_files else "",
+        records_jsonl=context.dirs.shown(consolidated),
         mode=mode,
     )
     result = publish_report(report, context)
@@ -240,7 +241,7 @@ def report_run(
         raise RunFailedError(
             f"run {plan.run_id} ended with no interview answered "
             f"({', '.join(f'{k} {v}' for k, v in summary.statuses.items())}); "
-            f"see {context.dirs.run(plan.run_id) / 'summary.json'}"
+            f"see {context.dirs.shown(context.dirs.run(plan.run_id) / 'summary.json')}"
         )
     return result
 

@@ -6,7 +6,6 @@ ledger once, without waiting, so it holds no process while batches run for hours
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,7 +14,7 @@ from prefect import flow, get_run_logger
 from flows.batch_flows import PROVIDER_FLOWS
 from interviews.errors import InterviewsError
 from interviews.leases import RunBusyError, busy_elsewhere, describe_holder, run_lease
-from interviews.ledger import Ledger
+from interviews.preparation import open_data_dir
 from interviews.settings import get_settings
 from interviews.spec import BatchRunParameters
 
@@ -35,8 +34,8 @@ def collect_batches(data_dir: str | None = None) -> list[dict[str, Any]]:
         One summary per open run (`detached: True` for runs still waiting).
     """
     settings = get_settings()
-    root = Path(data_dir) if data_dir else settings.data_dir
-    ledger = Ledger.open(root, settings.ledger_url)
+    root = data_dir or settings.data_dir
+    ledger = open_data_dir(root).open_ledger(settings.ledger_url)
     logger = get_run_logger()
     outcomes = []
     for run in ledger.open_runs():

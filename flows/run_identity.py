@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from interviews.ledger import Ledger
@@ -75,16 +74,14 @@ def cancel_batches_of_cancelled_flow_run(flow: Any, flow_run: Any, state: Any) -
     import logging
 
     from interviews.cancel import cancel_run
-    from interviews.ledger import Ledger
+    from interviews.preparation import open_data_dir
     from interviews.settings import get_settings
 
     logger = logging.getLogger("interviews.cancel")
     raw = flow_run.parameters.get("params") or {}
     params = with_run_id(BatchRunParameters.model_validate(raw), flow_run)
     settings = get_settings()
-    ledger = Ledger.open(
-        Path(params.data_dir) if params.data_dir else settings.data_dir, settings.ledger_url
-    )
+    ledger = open_data_dir(params.data_dir or settings.data_dir).open_ledger(settings.ledger_url)
     if not params.run_id or not ledger.runs_matching(params.run_id):
         logger.info("flow run %s was cancelled before its run was prepared", flow_run.name)
         return

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
@@ -29,6 +29,9 @@ from interviews.batch_types import BatchJob
 from interviews.chunking import ChunkFile
 from interviews.errors import LedgerError
 from interviews.private_files import use_private_files
+
+if TYPE_CHECKING:
+    from interviews.datastore import RemoteMirror
 
 metadata = sa.MetaData()
 
@@ -178,7 +181,7 @@ class LeaseRow:
     expires_at: datetime
 
 
-def _chunk(row: Any) -> ChunkRow:
+def _chunk(row: Any, local: Any = Path) -> ChunkRow:
     return ChunkRow(
         id=row.id,
         run_id=row.run_id,
@@ -186,13 +189,13 @@ def _chunk(row: Any) -> ChunkRow:
         model=row.model,
         round=row.round,
         chunk_index=row.chunk_index,
-        path=Path(row.path),
-        index_path=Path(row.index_path),
+        path=local(row.path),
+        index_path=local(row.index_path),
         sha256=row.sha256,
         request_count=row.request_count,
         byte_count=row.byte_count,
         status=row.status,
-        results_path=Path(row.results_path) if row.results_path else None,
+        results_path=local(row.results_path) if row.results_path else None,
     )
 
 
@@ -217,8 +220,9 @@ class Ledger:
         url: SQLAlchemy database URL.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, mirror: RemoteMirror | None = None) -> None:
         self.url = url
+        self.mirror = mirror
         connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
         self.engine = sa.create_engine(url, connect_args=connect_args)
         if url.startswith("sqlite"):
@@ -226,13 +230,40 @@ class Ledger:
         migrate(self.engine)
 
     @classmethod
-    def open(cls, data_dir: Path, url: str | None = None) -> Ledger:
-        """The ledger at `url`, or SQLite at `<data_dir>/ledger.db`."""
+    def open(
+        cls, data_dir: Path, url: str | None = None, mirror: RemoteMirror | None = None
+    ) -> Ledger:
+        """The ledger at `url`, or SQLite at `<data_dir>/ledger.db`.
+
+        `mirror`: the data directory is in an object store and `data_dir` is this process's
+        workspace of it; file paths are then stored as the files' URLs in the bucket, so a
+        worker on another machine (another workspace) finds them.
+        """
         if url is None:
             use_private_files(data_dir)  # the ledger holds health data too
             data_dir.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{(data_dir / 'ledger.db').resolve()}"
-        return cls(url)
+        return cls(url, mirror)
+
+    def stored(self, path: Path | str) -> str:
+        """How a data file's path is stored: as it is for a local data directory, as its URL
+        for one in an object store."""
+        path = Path(path)
+        if self.mirror is not None and path.is_relative_to(self.mirror.root):
+            return self.mirror.shown(path)
+        return str(path)
+
+    def local(self, stored: str) -> Path:
+        """Where a stored path is on this machine (a bucket URL maps into the workspace)."""
+        if self.mirror is not None and stored.startswith(self.mirror.url + "/"):
+            return self.mirror.root / stored[len(self.mirror.url) + 1 :]
+        if "://" in stored:
+            raise LedgerError(
+                f"the ledger names {stored}, which is not in this data directory "
+                f"({self.mirror.url if self.mirror else 'a local folder'}); use the data "
+                "directory the run was started with (--data-dir)"
+            )
+        return Path(stored)
 
     # ------------------------------------------------------------------ runs
     def check_run(self, run_id: str, spec: dict[str, Any]) -> bool:
@@ -287,7 +318,7 @@ class Ledger:
                     model=model,
                     spec_sha256=spec_fingerprint(spec),
                     spec_json=orjson.dumps(spec, option=orjson.OPT_SORT_KEYS).decode(),
-                    requests_path=str(requests_path),
+                    requests_path=self.stored(requests_path),
                     request_count=request_count,
                     estimate_usd=estimate_usd,
                     params_json=params_json,
@@ -369,9 +400,8 @@ class Ledger:
             self._insert_chunks(conn, run_id, provider, model, round_, files)
         return self.chunks(run_id, round_)
 
-    @staticmethod
     def _insert_chunks(
-        conn: Any, run_id: str, provider: str, model: str, round_: int, files: list[ChunkFile]
+        self, conn: Any, run_id: str, provider: str, model: str, round_: int, files: list[ChunkFile]
     ) -> None:
         for chunk in files:
             conn.execute(
@@ -381,8 +411,8 @@ class Ledger:
                     model=model,
                     round=round_,
                     chunk_index=chunk.index,
-                    path=str(chunk.path),
-                    index_path=str(chunk.index_path),
+                    path=self.stored(chunk.path),
+                    index_path=self.stored(chunk.index_path),
                     sha256=chunk.sha256,
                     request_count=chunk.request_count,
                     byte_count=chunk.byte_count,
@@ -397,16 +427,18 @@ class Ledger:
             query = query.where(chunks.c.round == round_)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(chunks.c.round, chunks.c.chunk_index)).all()
-        return [_chunk(row) for row in rows]
+        return [_chunk(row, self.local) for row in rows]
 
     def get_chunk(self, chunk_id: int) -> ChunkRow:
         """One chunk by its row id."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(chunks).where(chunks.c.id == chunk_id)).one()
-        return _chunk(row)
+        return _chunk(row, self.local)
 
     def update_chunk(self, chunk_id: int, **values: Any) -> None:
         """Set columns of a chunk (status, results_path)."""
+        if values.get("results_path") is not None:
+            values["results_path"] = self.stored(values["results_path"])
         with self.engine.begin() as conn:
             conn.execute(chunks.update().where(chunks.c.id == chunk_id).values(**values))
 
@@ -604,7 +636,7 @@ class Ledger:
         result = []
         with self.engine.connect() as conn:
             for row in conn.execute(query):
-                chunk = _chunk(row)
+                chunk = _chunk(row, self.local)
                 batch = self.get_batch(chunk.id) if row.batch_row_id is not None else None
                 counts = {}
                 if batch is not None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -25,10 +26,12 @@ from interviews.catalog import ModelInfo, check_batch_model, get_model
 from interviews.chunking import index_entry, write_chunk_lines
 from interviews.clock import wall_now
 from interviews.costs import estimate, estimate_tokens, money
+from interviews.datastore import local_input
 from interviews.errors import (
     AmbiguousBatchError,
     BudgetError,
     ForeignBatchError,
+    InputError,
     LedgerError,
     PermanentProviderError,
     TransientProviderError,
@@ -51,6 +54,7 @@ from interviews.records import (
     RecordContext,
     copy_answered,
     load_index,
+    record_path,
     write_records,
 )
 from interviews.redaction import redact_file
@@ -102,12 +106,11 @@ def prepare_run(
     else:
         model = check_batch_model(params.provider, params.model_id, now=now)
     run_id = params.run_id or new_run_id(params.provider, now)
-    personas_sha = file_sha256(Path(params.personas)) if Path(params.personas).exists() else ""
-    spec = params.spec(personas_sha)
+    spec = params.spec(_personas_sha(params, run_id, ledger))
     if realtime:  # only then, so batch runs keep their fingerprints
         spec["mode"] = mode
-    if params.protocol and Path(params.protocol).exists():  # editing it makes a new run
-        spec["protocol_sha256"] = file_sha256(Path(params.protocol))
+    if params.protocol and local_input(params.protocol).exists():  # editing it: a new run
+        spec["protocol_sha256"] = file_sha256(local_input(params.protocol))
     if ledger.check_run(run_id, spec):
         return _stored_plan(ledger, run_id, model, resumed=True)
     prepared = prepare_requests(params, dirs=dirs, chunk_dir=dirs.run(run_id), now=now)
@@ -115,7 +118,7 @@ def prepare_run(
     expected = est.realtime if realtime else est.batch
     budget = None if params.max_cost_usd is None else Decimal(str(params.max_cost_usd))
     if budget is not None and expected > budget:
-        shutil.rmtree(dirs.run(run_id), ignore_errors=True)  # nothing of the run stays behind
+        dirs.remove_tree(dirs.run(run_id))  # nothing of the run stays behind
         asks = f" ({prepared.turns} questions each)" if prepared.turns > 1 else ""
         raise BudgetError(
             f"the estimated {'real-time' if realtime else 'batch'} cost {money(expected)} of "
@@ -123,7 +126,7 @@ def prepare_run(
             f"interviews{asks} with {model.id} exceeds --max-cost {money(budget)}; "
             "raise --max-cost, lower --count or --max-tokens, or choose a cheaper model "
             f"(`interviews models --provider {params.provider}`). Request file kept for "
-            f"inspection: {prepared.requests_path}"
+            f"inspection: {dirs.shown(prepared.requests_path)}"
         )
     budgeted = expected
     if prepared.turns > 1 and not realtime:
@@ -178,7 +181,7 @@ def prepare_runs(
     for plan in plans:
         if not plan.resumed:
             ledger.forget_run(plan.run_id)  # only prepared: no batch, nothing paid
-            shutil.rmtree(dirs.run(plan.run_id), ignore_errors=True)
+            dirs.remove_tree(dirs.run(plan.run_id))
     parts = ", ".join(f"{plan.run_id} {money(plan.budgeted_usd)}" for plan in plans)
     prices = "real-time" if mode == "realtime" else "batch"
     raise BudgetError(
@@ -186,6 +189,22 @@ def prepare_runs(
         f"exceeds --max-cost {money(budget)}, which caps the whole command; raise --max-cost, "
         "lower --count or --max-tokens, or compare fewer or cheaper models. Nothing was sent."
     )
+
+
+def _personas_sha(params: BatchRunParameters, run_id: str, ledger: Ledger) -> str:
+    """The personas file's sha256, which the run's spec holds (editing the file makes a new
+    run). Resuming a run does not need the file: its prepared chunks hold every request, so a
+    worker that lacks it (another machine finishing the run) takes the stored hash."""
+    try:
+        path: Path | None = local_input(params.personas)
+    except InputError:  # a URL with nothing behind it
+        path = None
+    if path is not None and path.exists():
+        return file_sha256(path)
+    run = ledger.get_run(run_id)
+    if run is not None:
+        return str(orjson.loads(run["spec_json"]).get("personas_sha256", ""))
+    return ""
 
 
 def _stored_params(params: BatchRunParameters, run_id: str) -> str:
@@ -204,7 +223,7 @@ def _stored_plan(ledger: Ledger, run_id: str, model: ModelInfo, *, resumed: bool
         model,
         ledger.chunks(run_id, 0),
         resumed,
-        Path(run["requests_path"]),
+        ledger.local(run["requests_path"]),
         run["estimate_usd"],
     )
 
@@ -236,11 +255,17 @@ def prepare_turn(
     adapter_cls = get_adapter_class(params.provider)
     run_dir = dirs.run(run_id)
     history_path = run_dir / "history.jsonl"
-    offsets = copy_answered(dirs.run(previous) / "interviews.jsonl", history_path)
+    answered = dirs.run(previous) / "interviews.jsonl"
+    dirs.fetch(answered)
+    offsets = copy_answered(answered, history_path)
+    previous_chunks = ledger.chunks(previous, 0)
+    for chunk in previous_chunks:
+        dirs.fetch(chunk.path)
+        dirs.fetch(chunk.index_path)
 
     def lines() -> Iterator[tuple[str, bytes, bytes]]:
         with history_path.open("rb") as history:
-            for chunk in ledger.chunks(previous, 0):
+            for chunk in previous_chunks:
                 with chunk.path.open("rb") as lines_file, chunk.index_path.open("rb") as index:
                     for line, index_line in zip(lines_file, index, strict=True):
                         entry = orjson.loads(index_line)
@@ -270,6 +295,7 @@ def prepare_turn(
     )
     if not files:
         return None
+    dirs.publish(history_path, *(f for chunk in files for f in (chunk.path, chunk.index_path)))
     count = sum(chunk.request_count for chunk in files)
     # the line bytes stand in for the input tokens (the conversation so far dominates them)
     est = estimate(
@@ -283,7 +309,7 @@ def prepare_turn(
         provider=params.provider,
         model=model.id,
         spec=spec,
-        requests_path=Path(earlier["requests_path"]),
+        requests_path=ledger.local(earlier["requests_path"]),
         request_count=count,
         estimate_usd=str(est.batch),
         files=files,
@@ -300,7 +326,7 @@ def consolidate_protocol(run_id: str, turns: int, dirs: DataDirs) -> Path:
     with atomic_writer(dest) as sink:
         for turn in range(turns, 0, -1):  # latest first: a later question's record wins
             records = dirs.run(turn_run_id(run_id, turn)) / "interviews.jsonl"
-            if not records.exists():
+            if not dirs.fetch(records):
                 continue
             with records.open("rb") as source:
                 for raw in source:
@@ -308,6 +334,7 @@ def consolidate_protocol(run_id: str, turns: int, dirs: DataDirs) -> Path:
                     if custom_id not in seen:
                         seen.add(custom_id)
                         sink.write(raw)
+    dirs.publish(dest)
     return dest
 
 
@@ -379,11 +406,13 @@ def submit_chunk(
     *,
     adapter: BatchAdapter,
     ledger: Ledger,
+    dirs: DataDirs | None = None,
     sleep: Callable[[float], None] = time.sleep,
     max_hint: float = 300.0,
     log: Callable[[str], None] | None = None,
 ) -> BatchJob:
-    """Create the chunk's batch exactly once.
+    """Create the chunk's batch exactly once (`dirs`: where to fetch the chunk's file from,
+    when the data directory is in an object store).
 
     A chunk that already has a batch is resumed (one status read, no create). A chunk whose
     intent has no batch id (the process died around the create call) is first looked up at the
@@ -407,8 +436,12 @@ def submit_chunk(
         if adopted is not None:
             return adopted
         intent = existing
+        if dirs is not None:
+            dirs.fetch(chunk.path)
     else:
         ensure_held(ledger, chunk.run_id)  # a process that lost its run's lease sends nothing
+        if dirs is not None:
+            dirs.fetch(chunk.path)  # before the intent: a missing file must cost nothing
         intent = ledger.record_intent(chunk.id, adapter.provider)
     tag = _tag(chunk, intent.intent_at)
     for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -533,10 +566,10 @@ def download_chunk(
     # Vertex and Gemini ids are resource paths; the last segment names the batch
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", job.batch_id.rsplit("/", 1)[-1])
     dest = dirs.results / f"batch_output_{adapter.provider}_{name}.jsonl"
-    if chunk.results_path is not None and chunk.results_path.exists():
+    if chunk.results_path is not None and dirs.fetch(chunk.results_path):
         if not refetch:
             return chunk.results_path
-        set_aside(chunk.results_path)
+        set_aside(chunk.results_path, dirs)
         ledger.update_chunk(chunk.id, results_path=None)  # a failed download fetches again
     if job.status is BatchStatus.FAILED and (job.errors or not job.counts.total):
         with atomic_writer(dest):  # refused as a whole: there are no results to fetch
@@ -555,7 +588,8 @@ def download_chunk(
                 "finished requests (download cut short); downloading again",
                 provider=adapter.provider,
             )
-    ledger.update_chunk(chunk.id, status="downloaded", results_path=str(dest))
+    dirs.publish(dest)  # in the bucket before the ledger says so: another worker reads it
+    ledger.update_chunk(chunk.id, status="downloaded", results_path=dest)
     return dest
 
 
@@ -588,14 +622,18 @@ def _check_owner(
         ) from None
 
 
-def set_aside(path: Path) -> Path:
+def set_aside(path: Path, dirs: DataDirs) -> Path:
     """Rename `path` to the first free `{stem}.replaced-N{suffix}` beside it (nothing is
     deleted: the earlier download stays for inspection); return the new path."""
     number = 1
     while True:
         kept = path.with_name(f"{path.stem}.replaced-{number}{path.suffix}")
-        if not kept.exists():
-            path.rename(kept)
+        if not dirs.fetch(kept):
+            if dirs.mirror is not None:  # the bucket keeps its copy under the new name
+                dirs.mirror.copy(path, kept)
+                dirs.remove(path)
+            else:
+                path.rename(kept)
             return kept
         number += 1
 
@@ -637,7 +675,18 @@ def convert_chunk(
         )
     part = dirs.run(chunk.run_id) / "records" / f"r{chunk.round}_c{chunk.chunk_index:03d}.jsonl"
     history = dirs.run(chunk.run_id) / "history.jsonl"  # a later question of a protocol
+    for needed in (results_path, chunk.index_path, part):
+        dirs.fetch(needed)
+    has_history = dirs.fetch(history)
     problems = ResultProblems()
+    # per-interview files to upload, when the data directory is in a bucket
+    written: list[str] | None = [] if dirs.mirror is not None and records_dir else None
+
+    def on_record(record: dict[str, Any]) -> None:
+        sink.write(dumps_line(record))
+        if written is not None:
+            written.append(record["custom_id"])
+
     with atomic_writer(part) as sink:
         summary = write_records(
             adapter_cls.parse_results(results_path, problems),
@@ -645,11 +694,14 @@ def convert_chunk(
             context=context,
             interviews_dir=records_dir,
             missing_error=missing_error,
-            on_record=lambda record: sink.write(dumps_line(record)),
-            history=history if history.exists() else None,
+            on_record=on_record,
+            history=history if has_history else None,
             previous=part,
         )
     summary.problems = problems
+    if written and records_dir is not None:
+        dirs.publish_many([Path(record_path(records_dir, custom_id)) for custom_id in written])
+    dirs.publish(part)  # before the ledger says converted: another worker reads the part
     ledger.update_chunk(chunk.id, status="converted")
     return summary
 
@@ -660,6 +712,7 @@ def consolidate_records(run_id: str, dirs: DataDirs) -> Path:
     round's line). Streamed; only the ids of retried requests are held in memory.
     """
     rounds: dict[int, list[Path]] = {}
+    dirs.fetch_tree(dirs.run(run_id) / "records")  # parts converted by another worker too
     for part in (dirs.run(run_id) / "records").glob("r*_c*.jsonl"):
         rounds.setdefault(int(part.name[1:].split("_", 1)[0]), []).append(part)
     dest = dirs.run(run_id) / "interviews.jsonl"
@@ -679,6 +732,7 @@ def consolidate_records(run_id: str, dirs: DataDirs) -> Path:
                             if round_ > 0:  # round 0 is read last: its ids need no memory
                                 ids_here.add(custom_id)
             superseded |= ids_here
+    dirs.publish(dest)
     return dest
 
 
@@ -713,6 +767,9 @@ def plan_retry_round(
     if existing:
         return existing
     adapter_cls = get_adapter_class(first.provider)
+    for chunk in previous:
+        dirs.fetch(chunk.path)
+        dirs.fetch(chunk.index_path)
 
     def lines():
         for chunk in previous:
@@ -729,4 +786,5 @@ def plan_retry_round(
         max_requests=adapter_cls.max_requests,
         max_bytes=adapter_cls.max_bytes,
     )
+    dirs.publish(*(f for chunk in files for f in (chunk.path, chunk.index_path)))
     return ledger.add_chunks(first.run_id, first.provider, first.model, round_, files)

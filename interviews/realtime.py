@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,16 @@ from interviews.records import (
     RecordContext,
     copy_answered,
     load_index,
+    record_path,
     write_records,
 )
 from interviews.spec import BatchRunParameters
 
 # Requests per chunk (one Prefect task each) when the run does not set a chunk size.
 REALTIME_CHUNK_SIZE = 500
+# With a data directory in an object store, how often a chunk's part is uploaded while its
+# answers arrive (and once more when the chunk ends).
+REMOTE_PART_UPLOAD_SECONDS = 30.0
 _DONE = object()
 
 
@@ -193,6 +198,8 @@ def interview_chunk(
             before it are kept.
     """
     part = part_path(dirs, chunk)
+    for needed in (part, chunk.path, chunk.index_path):
+        dirs.fetch(needed)
     answered = keep_answered(part)
     batch_cls = get_realtime_class(chunk.provider).batch_adapter
     lines = _pending_lines(chunk, answered, batch_cls.line_custom_id)
@@ -206,26 +213,43 @@ def interview_chunk(
             mode="realtime",
         )
         part.parent.mkdir(parents=True, exist_ok=True)
-        with part.open("ab") as sink:
+        written: list[Path] = []  # per-interview files, for a data directory in a bucket
+        uploaded = time.monotonic()
+        try:
+            with part.open("ab") as sink:
 
-            def append(record: dict[str, Any]) -> None:
-                sink.write(dumps_line(record))
-                sink.flush()  # each answer reaches the file as it arrives
+                def append(record: dict[str, Any]) -> None:
+                    nonlocal uploaded
+                    sink.write(dumps_line(record))
+                    sink.flush()  # each answer reaches the file as it arrives
+                    if dirs.mirror is None:
+                        return
+                    if records_dir is not None:
+                        written.append(Path(record_path(records_dir, record["custom_id"])))
+                    # answers are paid for: a bucket copy of the part at most this old
+                    # bounds what a killed worker's successor sends again
+                    if time.monotonic() - uploaded >= REMOTE_PART_UPLOAD_SECONDS:
+                        dirs.publish(part)
+                        uploaded = time.monotonic()
 
-            outcomes = _outcomes(
-                make_adapter,
-                lines,
-                model=model.id,
-                concurrency=concurrency,
-                protocol=_protocol_questions(chunk.index_path),
-            )
-            write_records(
-                outcomes,
-                index=index,
-                context=context,
-                interviews_dir=records_dir,
-                on_record=append,
-            )
+                outcomes = _outcomes(
+                    make_adapter,
+                    lines,
+                    model=model.id,
+                    concurrency=concurrency,
+                    protocol=_protocol_questions(chunk.index_path),
+                )
+                write_records(
+                    outcomes,
+                    index=index,
+                    context=context,
+                    interviews_dir=records_dir,
+                    on_record=append,
+                )
+        finally:  # what was answered is kept, also when the chunk stops on an error
+            dirs.publish_many(written)
+            if part.exists():
+                dirs.publish(part)
     ledger.update_chunk(chunk.id, status="converted")
     return len(lines)
 

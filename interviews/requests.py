@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -78,11 +78,18 @@ def build_requests(
         )
 
 
-def request_file_path(requests_dir: Path, provider: str, when: datetime) -> Path:
+def request_file_path(
+    requests_dir: Path,
+    provider: str,
+    when: datetime,
+    claim: Callable[[Path], bool] | None = None,
+) -> Path:
     """Reserve `batch_request_{provider}_{YYYYmmdd_HHMMSS}.jsonl` (`…_2.jsonl`, … if taken).
 
     The name is claimed by creating the file, empty, exclusively: two processes preparing in
     the same second never get the same name. The writer replaces it atomically when done.
+    `claim` also claims the name where else it must be free (a data directory's bucket, which
+    other machines write to); it returns False if the name is taken there.
     """
     requests_dir.mkdir(parents=True, exist_ok=True)
     stem = f"batch_request_{provider}_{when:%Y%m%d_%H%M%S}"
@@ -93,6 +100,9 @@ def request_file_path(requests_dir: Path, provider: str, when: datetime) -> Path
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         except FileExistsError:
             suffix += 1
+            continue
+        if claim is not None and not claim(path):
+            suffix += 1  # taken in the bucket; the empty local file marks it taken here too
             continue
         return path
 

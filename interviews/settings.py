@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,7 +30,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INTERVIEWS_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="Root of every file the tool writes.")
+    data_dir: str = Field(
+        default="data",
+        description="Root of every file the tool writes: a folder, or an object-store URL "
+        "(gs://bucket/prefix, s3://…; then INTERVIEWS_LEDGER_URL must name a shared database).",
+    )
     ledger_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the run ledger; default: SQLite at <data_dir>/ledger.db.",

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from blocks.credentials import resolve_credentials
 from interviews.ledger import Ledger
-from interviews.preparation import DataDirs
+from interviews.preparation import DataDirs, open_data_dir
 from interviews.providers import BatchAdapter
 from interviews.redaction import install_log_redaction
 from interviews.settings import get_settings
@@ -34,7 +34,7 @@ class RunContext(BaseModel):
     @property
     def dirs(self) -> DataDirs:
         """The data directory layout."""
-        return DataDirs(Path(self.data_dir))
+        return open_data_dir(self.data_dir)
 
     @property
     def records_dir(self) -> Path:
@@ -53,7 +53,7 @@ class RunContext(BaseModel):
 
 @cache
 def _ledger(data_dir: str, url: str | None) -> Ledger:
-    return Ledger.open(Path(data_dir), url)
+    return open_data_dir(data_dir).open_ledger(url)
 
 
 def make_context(params: BatchRunParameters) -> RunContext:
@@ -63,7 +63,7 @@ def make_context(params: BatchRunParameters) -> RunContext:
     settings = get_settings()
     return RunContext(
         provider=params.provider,
-        data_dir=str(Path(params.data_dir) if params.data_dir else settings.data_dir),
+        data_dir=str(params.data_dir or settings.data_dir),
         ledger_url=settings.ledger_url,
         credentials_block=params.credentials_block,
         records_subdir=params.records_subdir,

@@ -46,7 +46,7 @@ def download_results(
     """
     ledger = context.ledger()
     chunk = ledger.get_chunk(chunk_id)
-    if refetch and chunk.results_path is not None and chunk.results_path.exists():
+    if refetch and chunk.results_path is not None and context.dirs.fetch(chunk.results_path):
         get_run_logger().warning(
             "Fetching the results of batch %s again; the earlier file is kept as %s",
             job.batch_id,

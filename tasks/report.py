@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -11,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.jsonl import write_json
-from interviews.preparation import DataDirs
+from interviews.preparation import open_data_dir
 from interviews.report import RunReport, comparison_markdown, comparison_rows
 from interviews.settings import get_settings
 from tasks.context import RunContext
@@ -35,7 +34,10 @@ def publish_report(report: RunReport, context: RunContext) -> dict:
     Returns:
         The summary as a dict.
     """
-    report.write(context.dirs.run(report.run_id) / "summary.json")
+    dirs = context.dirs
+    summary_path = dirs.run(report.run_id) / "summary.json"
+    report.write(summary_path)
+    dirs.publish(summary_path)
     context.ledger().update_run(
         report.run_id,
         status="completed" if report.ok else "failed",
@@ -70,13 +72,15 @@ def publish_comparison(
     Returns:
         `{"run_id", "ok", "targets": summaries}`.
     """
-    dirs = DataDirs(Path(data_dir) if data_dir else get_settings().data_dir)
+    dirs = open_data_dir(data_dir or get_settings().data_dir)
     result = {
         "run_id": run_id,
         "ok": all(summary.get("ok") for summary in summaries),
         "targets": summaries,
     }
-    write_json(dirs.run(run_id) / "comparison.json", result)
+    comparison = dirs.run(run_id) / "comparison.json"
+    write_json(comparison, result)
+    dirs.publish(comparison)
     create_markdown_artifact(
         key=_artifact_key("compare-report-", run_id),
         markdown=comparison_markdown(run_id, summaries),

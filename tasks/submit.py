@@ -34,6 +34,7 @@ def submit_batch(chunk_id: int, context: RunContext) -> BatchJob:
         chunk,
         adapter=context.adapter(),
         ledger=ledger,
+        dirs=context.dirs,
         max_hint=get_settings().max_server_wait_seconds,
         log=logger.warning,
     )

@@ -18,6 +18,8 @@ os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="interviews-prefec
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+# gs:// data dirs in tests use the emulator, which serves only the JSON API (see datastore.py)
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 from interviews.emulator import EmulatorControl, EmulatorServer
 

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,10 @@ def _as_owner(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """Start a throwaway PostgreSQL server; yield its base URL (no database name)."""
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """Start a throwaway PostgreSQL server; yield its base URL (no database name). Also used
+    by the benchmarks (bench/bench_scale.py)."""
     bindir = _bindir()
     # not under pytest's temporary folder: that one is private to root, and the server runs
     # as `postgres` when the tests run as root
@@ -71,17 +73,29 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> str:
-    """A fresh, empty database on the test server."""
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the session; its base URL (no database name)."""
+    with running_postgres() as url:
+        yield url
+
+
+def create_database(server_url: str, prefix: str = "t") -> str:
+    """A new, empty database on the server; its URL."""
     import sqlalchemy as sa
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(f"{postgres_server}/postgres", isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     engine.dispose()
-    return f"{postgres_server}/{name}"
+    return f"{server_url}/{name}"
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the test server."""
+    return create_database(postgres_server)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -39,7 +39,9 @@ def params(**kw) -> BatchRunParameters:
 def run_all(plan, adapter, ledger, dirs, sleep=None):
     summaries = []
     for chunk in plan.chunks:
-        job = submit_chunk(chunk, adapter=adapter, ledger=ledger, sleep=sleep or (lambda s: None))
+        job = submit_chunk(
+            chunk, adapter=adapter, ledger=ledger, dirs=dirs, sleep=sleep or (lambda s: None)
+        )
         job = wait_chunk(
             job, adapter=adapter, ledger=ledger, backoff=Backoff(0, 0, 1), sleep=lambda s: None
         )

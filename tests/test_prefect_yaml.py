@@ -63,3 +63,28 @@ def test_nightly_deployment_runs_detached_one_at_a_time() -> None:
     assert nightly["parameters"]["params"]["max_cost_usd"] > 0
     [schedule] = nightly["schedules"]
     assert schedule["timezone"] != "UTC"  # a local night, stated with its zone
+
+
+def test_the_docker_deployments_run_the_images_code_and_the_image_holds_it() -> None:
+    """The *-docker deployments start in the Dockerfile's WORKDIR, and the image copies every
+    package the project declares (and .dockerignore keeps none of them out)."""
+    import tomllib
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    [workdir] = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("WORKDIR")]
+    docker = [d for d in RAW["deployments"] if d["name"].endswith("-docker")]
+    assert {d["name"] for d in docker} == {"nightly-batch-docker", "collect-batches-docker"}
+    for deployment in docker:
+        assert deployment["work_pool"]["name"] == "interviews-docker"
+        [step] = deployment["pull"]
+        assert step["prefect.deployments.steps.set_working_directory"]["directory"] == workdir
+        assert deployment["schedules"][0]["active"] is False
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for package in packages:
+        assert package in copied, package
+        assert package not in ignored, package
+    assert "uv sync --frozen --no-dev" in dockerfile  # exactly the locked dependencies
+    assert "USER interviews" in dockerfile  # health data: not as root

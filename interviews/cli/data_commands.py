@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,13 +14,21 @@ from interviews import clock
 from interviews.cli.output import console, err_console, print_rows
 from interviews.errors import InputError
 
+if TYPE_CHECKING:
+    from interviews.preparation import DataDirs
+
 Provider = Annotated[str, typer.Option("--provider", "-p", help="Batch API provider.")]
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model id or alias.")]
 OpenAIEndpoint = Annotated[
     str, typer.Option(help="OpenAI only: /v1/chat/completions or /v1/responses.")
 ]
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Root of written files (default: ./data).")
+    str | None,
+    typer.Option(
+        "--data-dir",
+        help="Root of written files: a folder (default: ./data) or gs://bucket/prefix "
+        "(any fsspec URL; needs INTERVIEWS_LEDGER_URL).",
+    ),
 ]
 SystemTemplate = Annotated[
     Path | None, typer.Option("--system-template", help="Jinja2 system-message template.")
@@ -54,10 +62,12 @@ def run_parameters(**values: Any) -> Any:
         raise InputError(f"invalid option(s): {problems}") from None
 
 
-def _data_dir(data_dir: Path | None) -> Path:
+def _dirs(data_dir: str | None) -> DataDirs:
+    """The data directory named by --data-dir, else by the settings."""
+    from interviews.preparation import open_data_dir
     from interviews.settings import get_settings
 
-    return data_dir or get_settings().data_dir
+    return open_data_dir(data_dir or get_settings().data_dir)
 
 
 def prepare(
@@ -78,7 +88,7 @@ def prepare(
     This is the guide's "verify the batch request file format" step.
     """
     from interviews.catalog import check_provider, get_model
-    from interviews.preparation import DataDirs, prepare_requests
+    from interviews.preparation import prepare_requests
 
     check_provider(provider)
     params = run_parameters(
@@ -94,15 +104,15 @@ def prepare(
         openai_endpoint=openai_endpoint,
     )
     info = get_model(provider, params.model_id)
-    dirs = DataDirs(_data_dir(data_dir))
+    dirs = _dirs(data_dir)
     prepared = prepare_requests(
         params, dirs=dirs, chunk_dir=dirs.requests, chunk_stem="{request_stem}_ready"
     )
-    console.print(f"✓ Created batch request file: {prepared.requests_path}")
+    console.print(f"✓ Created batch request file: {dirs.shown(prepared.requests_path)}")
     console.print(f"✓ {prepared.request_count} interview requests prepared")
     for chunk in prepared.chunks:
         console.print(
-            f"✓ {provider}-ready file: {chunk.path} "
+            f"✓ {provider}-ready file: {dirs.shown(chunk.path)} "
             f"({chunk.request_count} requests, {chunk.byte_count:,} bytes)"
         )
     if info.retires:
@@ -149,7 +159,7 @@ def same_run_command(
     question_template: Path | None = None,
     protocol: Path | None = None,
     openai_endpoint: str = "/v1/chat/completions",
-    data_dir: Path | None = None,
+    data_dir: str | Path | None = None,
     run_id: str | None = None,
     credentials_block: str | None = None,
 ) -> str:
@@ -201,7 +211,6 @@ def convert(
     and skipped, the others converted, and the command then exits with status 1.
     """
     from interviews.catalog import get_model
-    from interviews.preparation import DataDirs
     from interviews.providers import get_adapter_class
     from interviews.records import RecordContext, write_records
     from interviews.requests import read_requests
@@ -227,16 +236,21 @@ def convert(
             r.custom_id: (r.persona_id, sys.intern(r.first_question))
             for r in read_requests(requests)
         }
-    dirs = DataDirs(_data_dir(data_dir))
+    dirs = _dirs(data_dir)
     problems = ResultProblems()
+    written: list[str] = []
     summary = write_records(
         parse(results, problems),
         index=index,
         context=RecordContext(provider=provider, model=info, run_id=None, batch_id=None),
         interviews_dir=dirs.interviews,
+        on_record=(lambda record: written.append(record["custom_id"])) if dirs.mirror else None,
     )
+    dirs.publish_many([dirs.interviews / f"{custom_id}.json" for custom_id in written])
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items()))
-    console.print(f"✓ {summary.total} interview records written to {dirs.interviews} ({statuses})")
+    console.print(
+        f"✓ {summary.total} interview records written to {dirs.shown(dirs.interviews)} ({statuses})"
+    )
     if summary.unexpected_ids:
         console.print(
             f"[yellow]note:[/yellow] {len(summary.unexpected_ids)} result line(s) matched no "

@@ -237,7 +237,7 @@ def _prepare_batch(
     count: int,
     start_index: int,
     credentials_block: str | None,
-    data_dir: Path | None,
+    data_dir: str | None,
 ) -> None:
     """Prepare the batch run (files and ledger, nothing sent) and say how to submit it.
 
@@ -246,9 +246,8 @@ def _prepare_batch(
     resumes this very run and submits these files.
     """
     from interviews.cli.data_commands import run_parameters
-    from interviews.ledger import Ledger
     from interviews.pipeline import prepare_run
-    from interviews.preparation import DataDirs
+    from interviews.preparation import open_data_dir
     from interviews.settings import get_settings
 
     settings = get_settings()
@@ -262,8 +261,9 @@ def _prepare_batch(
         credentials_block=credentials_block,
         data_dir=str(root),
     )
+    dirs = open_data_dir(root)
     plan = prepare_run(
-        params, ledger=Ledger.open(root, settings.ledger_url), dirs=DataDirs(root), mode="batch"
+        params, ledger=dirs.open_ledger(settings.ledger_url), dirs=dirs, mode="batch"
     )
     prepared = sum(chunk.request_count for chunk in plan.chunks)
     submit = same_run_command(
@@ -281,7 +281,11 @@ def _prepare_batch(
         status += f" --data-dir {shlex.quote(str(data_dir))}"
     say = console.print
     say()
-    say(f"✓ Created batch request file: {plan.requests_path}", highlight=False, soft_wrap=True)
+    say(
+        f"✓ Created batch request file: {dirs.shown(plan.requests_path)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     say(f"✓ {prepared} interview requests prepared", highlight=False)
     say(
         f"✓ Run {plan.run_id} prepared in {len(plan.chunks)} batch(es); nothing has been sent",
@@ -296,7 +300,7 @@ def _prepare_batch(
     say(f"  2. Wait for processing (~24 hours); follow it with:\n     {status}", highlight=False)
     say(
         f"  3. Download results when ready: the same run command finishes the run; records "
-        f"appear in {root / 'interviews'}/",
+        f"appear in {dirs.shown(dirs.interviews)}/",
         highlight=False,
     )
 
@@ -308,7 +312,7 @@ def _run_realtime(
     count: int,
     start_index: int,
     credentials_block: str | None,
-    data_dir: Path | None,
+    data_dir: str | None,
 ) -> None:
     """Run now, exactly as `interviews run --realtime` does (same function, same summary)."""
 

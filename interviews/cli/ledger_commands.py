@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,12 +12,12 @@ from interviews.cli.output import console
 from interviews.errors import InputError
 
 
-def _ledger(data_dir: Path | None):
-    from interviews.ledger import Ledger
+def _ledger(data_dir: str | None):
+    from interviews.preparation import open_data_dir
     from interviews.settings import get_settings
 
     settings = get_settings()
-    return Ledger.open(data_dir or settings.data_dir, settings.ledger_url)
+    return open_data_dir(data_dir or settings.data_dir).open_ledger(settings.ledger_url)
 
 
 def status(

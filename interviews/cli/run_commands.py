@@ -71,15 +71,14 @@ def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
     """
     from interviews.fanout import compare_run_id, target_runs
     from interviews.leases import run_lease
-    from interviews.ledger import Ledger
-    from interviews.preparation import new_run_id
+    from interviews.preparation import new_run_id, open_data_dir
     from interviews.settings import get_settings, require_credentials
 
     command = "interviews run" + (" --realtime" if mode == "realtime" else "")
 
     settings = get_settings()
-    data_dir = Path(params.data_dir) if params.data_dir else settings.data_dir
-    params = params.model_copy(update={"data_dir": str(data_dir)})
+    data_dir = params.data_dir or settings.data_dir
+    params = params.model_copy(update={"data_dir": data_dir})
     if params.targets:
         params = params.model_copy(update={"run_id": compare_run_id(params.run_id)})
     elif not params.run_id:
@@ -87,7 +86,7 @@ def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
     runs = target_runs(params) if params.targets else [params]
     for run in runs:
         require_credentials(run.provider, run.credentials_block)
-    ledger = Ledger.open(data_dir, settings.ledger_url)
+    ledger = open_data_dir(data_dir).open_ledger(settings.ledger_url)
     with contextlib.ExitStack() as held:
         # one process per run: a second `run`, a `collect` or a UI Retry of this run id waits
         # its turn instead of creating a second batch (interviews/leases.py)
@@ -99,22 +98,23 @@ def _prepare_then_flow(params: Any, mode: str = "batch") -> dict[str, Any]:
 
 
 def _prepare_and_run(
-    params: Any, runs: list[Any], ledger: Any, data_dir: Path, mode: str
+    params: Any, runs: list[Any], ledger: Any, data_dir: str, mode: str
 ) -> dict[str, Any]:
     """`_prepare_then_flow` once the runs are held."""
     from interviews.cli.interrupt import run_interruptibly
     from interviews.cli.progress import watch_progress
     from interviews.pipeline import prepare_runs
-    from interviews.preparation import DataDirs
+    from interviews.preparation import open_data_dir
 
     run_ids = []
-    for plan in prepare_runs(runs, ledger=ledger, dirs=DataDirs(data_dir), mode=mode):
+    dirs = open_data_dir(data_dir)
+    for plan in prepare_runs(runs, ledger=ledger, dirs=dirs, mode=mode):
         requests = sum(chunk.request_count for chunk in plan.chunks)
         verb = "Resuming" if plan.resumed else "Prepared"
         console.print(
             f"{verb} run [bold]{plan.run_id}[/bold]: {requests} interviews with "
             f"{plan.model.label()} in {len(plan.chunks)} batch(es); request file "
-            f"{plan.requests_path}",
+            f"{dirs.shown(plan.requests_path)}",
             highlight=False,
         )
         if plan.model.note:

@@ -23,12 +23,16 @@ _NOT_CONFIG = ("contents", "systemInstruction", "generationConfig", "labels")
 
 def _http_options(base_url: str | None, timeout: float, attempts: int, initial_delay: float):
     """Per-call timeout and the SDK's own retries (429, 5xx; exponential backoff)."""
+    import httpx
     from google.genai import types
 
     return types.HttpOptions(
         base_url=base_url,
         timeout=int(timeout * 1000),  # milliseconds
         retry_options=types.HttpRetryOptions(attempts=attempts, initial_delay=initial_delay),
+        # google-genai sends async calls through aiohttp whenever aiohttp is installed (gcsfs
+        # brings it); an httpx transport keeps them on httpx, whose errors `genai_errors` maps
+        async_client_args={"transport": httpx.AsyncHTTPTransport()},
     )
 
 

@@ -35,6 +35,7 @@ from tests.conftest import _HERMETIC_ENV, ROOT
 BIN = Path(sys.executable).parent
 MARKER = "INTERVIEWS_DEPLOY_TEST_SESSION"
 POOL = "interviews-process"
+DOCKER_POOL = "interviews-docker"  # created, never worked: no Docker daemon in the tests
 RUN_TIMEOUT = 180.0  # seconds a flow run may take on a loaded 2-core machine
 STARTUP_TIMEOUT = 180.0  # the server's first start migrates a fresh database
 
@@ -314,6 +315,7 @@ def stack(emulator) -> Iterator[PrefectStack]:
         # side by side where Prefect allows it: deploy and the worker need the pool; block
         # type registration is not safe to race (a concurrent `interviews setup` got a 409)
         pool = stack.prefect("work-pool", "create", POOL, "--type", "process")
+        docker_pool = stack.prefect("work-pool", "create", DOCKER_POOL, "--type", "docker")
         register = stack.prefect("block", "register", "-m", "blocks.credentials")
         stack.steps["block register"] = stack.finish(register)  # a test asserts on it
         setup = stack.start_command(
@@ -328,6 +330,7 @@ def stack(emulator) -> Iterator[PrefectStack]:
             180.0,
         )
         stack.steps["work-pool create"] = _checked("work-pool create", stack.finish(pool))
+        _checked("work-pool create (docker)", stack.finish(docker_pool))
         deploy = stack.prefect("--no-prompt", "deploy", "--all", INTERVIEWS_CHECKOUT=str(ROOT))
         worker_dir = tmp / "worker"
         worker_dir.mkdir()

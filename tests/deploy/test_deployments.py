@@ -15,7 +15,7 @@ import yaml
 
 from interviews.ledger import Ledger
 from tests.conftest import ROOT, SAMPLE
-from tests.deploy.conftest import BIN, POOL, PrefectStack, find_uuid, poll
+from tests.deploy.conftest import BIN, DOCKER_POOL, POOL, PrefectStack, find_uuid, poll
 
 DEPLOYMENTS = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
 
@@ -52,12 +52,17 @@ def test_every_deployment_is_on_the_pool_and_pulls_the_checkout(stack: PrefectSt
         deployed = {d.name: d for d in client.read_deployments()}
     assert set(deployed) == {d["name"] for d in DEPLOYMENTS}
     for deployment in deployed.values():
-        assert deployment.work_pool_name == POOL
         [step] = deployment.pull_steps
         directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
-        # `prefect deploy` resolves {{ $INTERVIEWS_CHECKOUT }} itself: the deploying
-        # machine's path is stored, and a worker's own INTERVIEWS_CHECKOUT is not consulted
-        assert directory == str(ROOT)
+        if deployment.name.endswith("-docker"):  # the image's code, in a container
+            assert deployment.work_pool_name == DOCKER_POOL
+            assert directory == "/opt/interviews"
+            assert deployment.job_variables["image"] == "interviews:latest"
+        else:
+            assert deployment.work_pool_name == POOL
+            # `prefect deploy` resolves {{ $INTERVIEWS_CHECKOUT }} itself: the deploying
+            # machine's path is stored, and a worker's own INTERVIEWS_CHECKOUT is not consulted
+            assert directory == str(ROOT)
         assert deployment.enforce_parameter_schema
 
 
