@@ -35,6 +35,9 @@ from typing import Any
 from interviews.errors import ConfigurationError
 
 _WORKSPACES = "interviews-workspaces"
+# bytes per part of a resumable / multipart upload (a multiple of GCS's 256 KiB)
+_UPLOAD_PART = 8 << 20
+_PART_UPLOADS = ("gs", "gcs", "s3", "s3a")
 
 
 def is_remote(data_dir: str | os.PathLike[str]) -> bool:
@@ -69,6 +72,9 @@ class RemoteMirror:
                 "installed; s3:// needs `uv add s3fs`)"
             ) from None
         self.root = _new_workspace(self.url)
+        # gcsfs and s3fs upload in parts of 50 MiB by default, each held in memory; with one
+        # upload per chunk running side by side that was most of a large run's memory
+        self._put_options = {"chunksize": _UPLOAD_PART} if protocol in _PART_UPLOADS else {}
         # object metadata of each workspace file when it was fetched or published: a file
         # whose object still has it is current and is not downloaded again
         self._versions: dict[str, str] = {}
@@ -119,7 +125,7 @@ class RemoteMirror:
         """Upload workspace files to the bucket (each streamed; an object appears whole)."""
         for path in paths:
             remote = self.remote(path)
-            self.fs.put_file(str(path), remote)
+            self.fs.put_file(str(path), remote, **self._put_options)
             version = _version(self.fs.info(remote))
             with self._lock:
                 self._versions[self.relative(path)] = version

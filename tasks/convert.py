@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -13,6 +14,12 @@ from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.pipeline import convert_chunk
 from interviews.records import ConvertSummary
 from tasks.context import RunContext
+
+# Converting is CPU-bound Python: under the GIL, chunks converted side by side end no sooner
+# than one after another, yet each holds its request index (about 30 MB per 100,000 requests)
+# until it ends. Two at a time keep a million-interview run's memory bounded (bench_scale.py).
+CONVERT_AT_ONCE = 2
+_converting = threading.BoundedSemaphore(CONVERT_AT_ONCE)
 
 
 @task(cache_policy=NO_CACHE)
@@ -43,15 +50,16 @@ def convert_results(
         Tallies, tokens and cost of the chunk.
     """
     ledger = context.ledger()
-    summary = convert_chunk(
-        ledger.get_chunk(chunk_id),
-        results_path,
-        job,
-        model=get_model(job.provider, model),
-        ledger=ledger,
-        dirs=context.dirs,
-        records_dir=context.records_dir if record_files else None,
-    )
+    with _converting:
+        summary = convert_chunk(
+            ledger.get_chunk(chunk_id),
+            results_path,
+            job,
+            model=get_model(job.provider, model),
+            ledger=ledger,
+            dirs=context.dirs,
+            records_dir=context.records_dir if record_files else None,
+        )
     logger = get_run_logger()
     logger.info(
         "Batch %s: %s", job.batch_id, ", ".join(f"{k} {v}" for k, v in summary.statuses.items())

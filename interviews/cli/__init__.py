@@ -28,7 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    help="Batch persona interviews for health research: Anthropic batches on Prefect.",
+    help="Batch persona interviews for health research: the batch APIs of Anthropic, "
+    "OpenAI and Google, on Prefect.",
 )
 run_commands.register(app)
 launch_commands.register(app)
