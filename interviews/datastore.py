@@ -60,17 +60,10 @@ class RemoteMirror:
     """
 
     def __init__(self, url: str) -> None:
-        import fsspec
-
         self.url = url.rstrip("/")
         protocol = self.url.split("://", 1)[0]
-        try:
-            self.fs, self.base = fsspec.core.url_to_fs(self.url, **_storage_options(protocol))
-        except (ImportError, ValueError) as exc:
-            raise ConfigurationError(
-                f"cannot use the data directory {self.url}: {exc} (gs:// needs gcsfs, which is "
-                "installed; s3:// needs `uv add s3fs`)"
-            ) from None
+        self._protocol = protocol
+        self._fs: Any = None
         self.root = _new_workspace(self.url)
         # gcsfs and s3fs upload in parts of 50 MiB by default, each held in memory; with one
         # upload per chunk running side by side that was most of a large run's memory
@@ -79,6 +72,30 @@ class RemoteMirror:
         # whose object still has it is current and is not downloaded again
         self._versions: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    @property
+    def fs(self) -> Any:
+        """The store's fsspec filesystem, made on first use: making it may look for
+        credentials (seconds), which a command that stops on bad settings never needs."""
+        if self._fs is None:
+            import fsspec
+
+            try:
+                self._fs, self._base = fsspec.core.url_to_fs(
+                    self.url, **_storage_options(self._protocol)
+                )
+            except (ImportError, ValueError) as exc:
+                raise ConfigurationError(
+                    f"cannot use the data directory {self.url}: {exc} (gs:// needs gcsfs, "
+                    "which is installed; s3:// needs `uv add s3fs`)"
+                ) from None
+        return self._fs
+
+    @property
+    def base(self) -> str:
+        """The data directory's path in the store (bucket/prefix)."""
+        self.fs  # noqa: B018 (made with the filesystem)
+        return self._base
 
     def remote(self, path: Path) -> str:
         """The object path of a workspace file."""

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         "2026-11-01T12:00:00Z; a date alone is midnight UTC, no zone is UTC; unset: real time",
     )
 
-    @field_validator("now", mode="before")
+    @field_validator("now", "ledger_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

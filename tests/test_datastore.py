@@ -91,6 +91,16 @@ def test_fetch_tree_brings_a_folder_and_a_request_name_is_claimed_in_the_bucket(
 def test_a_bucket_data_dir_needs_a_shared_ledger(bucket_url: str) -> None:
     with pytest.raises(ConfigurationError, match="INTERVIEWS_LEDGER_URL"):
         open_data_dir(bucket_url).open_ledger(None)
+    # from the terminal, with the variable set but blank: one line, before any bucket call
+    done = subprocess.run(
+        [sys.executable, "-m", "interviews", "status", "--data-dir", bucket_url],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "INTERVIEWS_LEDGER_URL": ""},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"the data directory {bucket_url} is in an object store" in done.stderr
+    assert "set INTERVIEWS_LEDGER_URL" in done.stderr
 
 
 def test_the_ledger_stores_bucket_urls_that_each_worker_maps_to_its_workspace(
