@@ -22,6 +22,8 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -61,6 +63,21 @@ def _serve_emulator(conn, stop) -> None:
             }
         )
         stop.wait()
+
+
+@contextmanager
+def emulator_process() -> Iterator[EmulatorUrls]:
+    """The emulator serving in a process of its own (so the pipeline's peak RSS is its own)."""
+    spawn = multiprocessing.get_context("spawn")
+    parent_conn, child_conn = spawn.Pipe()
+    stop = spawn.Event()
+    server = spawn.Process(target=_serve_emulator, args=(child_conn, stop), daemon=True)
+    server.start()
+    try:
+        yield EmulatorUrls(parent_conn.recv())
+    finally:
+        stop.set()
+        server.join(30)
 
 
 def save_blocks(emulator, name: str = "bench") -> str:
@@ -186,24 +203,14 @@ def main() -> None:
 
     from interviews.emulator import EmulatorControl
 
-    spawn = multiprocessing.get_context("spawn")
-    parent_conn, child_conn = spawn.Pipe()
-    stop = spawn.Event()
-    server = spawn.Process(target=_serve_emulator, args=(child_conn, stop), daemon=True)
-    server.start()
-    emulator = EmulatorUrls(parent_conn.recv())
-    try:
-        with prefect_test_harness(server_startup_timeout=120):
-            with EmulatorControl(emulator.url) as control:
-                control.configure(processing_seconds=1.0)
-            block = save_blocks(emulator)
-            if not args.skip_e2e:
-                end_to_end(emulator, block, args.provider, args.interviews)
-            if not args.skip_task_runs:
-                task_runs_table(emulator, block, args.provider)
-    finally:
-        stop.set()
-        server.join(30)
+    with emulator_process() as emulator, prefect_test_harness(server_startup_timeout=120):
+        with EmulatorControl(emulator.url) as control:
+            control.configure(processing_seconds=1.0)
+        block = save_blocks(emulator)
+        if not args.skip_e2e:
+            end_to_end(emulator, block, args.provider, args.interviews)
+        if not args.skip_task_runs:
+            task_runs_table(emulator, block, args.provider)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of the pipeline process (flows, tasks, Prefect client) {peak_mb:.0f} MB")
 

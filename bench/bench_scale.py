@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import resource
 import shutil
@@ -32,9 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_end_to_end import (  # noqa: E402
     OUT,
-    EmulatorUrls,
-    _serve_emulator,
     count_task_runs,
+    emulator_process,
     save_blocks,
 )
 
@@ -95,15 +93,13 @@ def main() -> None:
     write_sample_personas(personas, args.interviews, seed=5)
     print(f"{args.interviews:,} sample personas written in {time.perf_counter() - made:.0f} s")
 
-    spawn = multiprocessing.get_context("spawn")
-    parent_conn, child_conn = spawn.Pipe()
-    stop = spawn.Event()
-    server = spawn.Process(target=_serve_emulator, args=(child_conn, stop), daemon=True)
-    server.start()
-    emulator = EmulatorUrls(parent_conn.recv())
     rows = []
     try:
-        with running_postgres() as postgres, prefect_test_harness(server_startup_timeout=120):
+        with (
+            emulator_process() as emulator,
+            running_postgres() as postgres,
+            prefect_test_harness(server_startup_timeout=120),
+        ):
             with EmulatorControl(emulator.url) as control:
                 control.configure(processing_seconds=1.0)
             block = save_blocks(emulator)
@@ -144,8 +140,6 @@ def main() -> None:
                 rows.append((name, result))
                 print(name, json.dumps(result), flush=True)
     finally:
-        stop.set()
-        server.join(30)
         shutil.rmtree(work, ignore_errors=True)
     print(
         f"\n{args.interviews:,} interviews, {args.provider}, chunks of {args.chunk_size:,}"

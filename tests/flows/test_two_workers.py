@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from interviews.datastore import RemoteMirror
 from interviews.preparation import DataDirs
 from tests.conftest import SAMPLE
-from tests.flows.test_crash_matrix import CREATE, DOWNLOAD, HOLD
+from tests.flows.test_crash_matrix import CREATE, DOWNLOAD, HOLD, _await
 
 COUNT = 4
 
@@ -141,15 +140,10 @@ def test_a_worker_killed_mid_run_is_finished_by_the_other(
     two, two_env = _worker(tmp_path, "two", shared)
     first = subprocess.Popen(
         _run(provider, block, shared), cwd=one, env=one_env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while control.stats()[provider]["faults_fired"] < 1:
-            if first.poll() is not None:
-                pytest.fail(f"worker one ended before its held call:\n{first.stdout.read()}")
-            assert time.monotonic() < deadline, "worker one never reached its held call"
-            time.sleep(0.1)
+        _await(first, "its held call", lambda: control.stats()[provider]["faults_fired"] >= 1)
         first.send_signal(signal.SIGKILL)
         first.wait()
     finally:
