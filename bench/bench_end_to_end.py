@@ -47,11 +47,11 @@ class EmulatorUrls:
         self.gcs_url = urls["gcs"]
 
 
-def _serve_emulator(conn, stop) -> None:
+def _serve_emulator(conn, stop, gcs_dir: Path | None) -> None:
     """Child process: serve the emulator until `stop` is set."""
     from interviews.emulator import EmulatorServer
 
-    with EmulatorServer() as emulator:
+    with EmulatorServer(gcs_dir=gcs_dir) as emulator:
         conn.send(
             {
                 "url": emulator.url,
@@ -66,13 +66,17 @@ def _serve_emulator(conn, stop) -> None:
 
 
 @contextmanager
-def emulator_process() -> Iterator[EmulatorUrls]:
-    """The emulator serving in a process of its own (so the pipeline's peak RSS is its own)."""
+def emulator_process(gcs_dir: Path | None = None) -> Iterator[EmulatorUrls]:
+    """The emulator serving in a process of its own (so the pipeline's peak RSS is its own),
+    its GCS objects in memory or, given `gcs_dir`, in that folder."""
     spawn = multiprocessing.get_context("spawn")
     parent_conn, child_conn = spawn.Pipe()
     stop = spawn.Event()
-    server = spawn.Process(target=_serve_emulator, args=(child_conn, stop), daemon=True)
+    server = spawn.Process(target=_serve_emulator, args=(child_conn, stop, gcs_dir), daemon=True)
     server.start()
+    while not parent_conn.poll(0.5):  # a child that died before answering must not hang us
+        if not server.is_alive():
+            raise RuntimeError(f"the emulator process exited with code {server.exitcode}")
     try:
         yield EmulatorUrls(parent_conn.recv())
     finally:

@@ -96,7 +96,7 @@ def main() -> None:
     rows = []
     try:
         with (
-            emulator_process() as emulator,
+            emulator_process(gcs_dir=work / "gcs") as emulator,
             running_postgres() as postgres,
             prefect_test_harness(server_startup_timeout=120),
         ):

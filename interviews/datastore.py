@@ -16,7 +16,8 @@ MiB); nothing is read into memory whole. Local data directories use none of this
 method is a no-op for them, so they stay as fast as before.
 
 Credentials are the store's own standard ones (Application Default Credentials for gs://,
-the AWS environment for s3://); `STORAGE_EMULATOR_HOST` points gs:// at an emulator.
+the AWS environment for s3://); `STORAGE_EMULATOR_HOST` points gs:// at an emulator and
+`AWS_ENDPOINT_URL_S3` points s3:// at any S3-compatible endpoint (MinIO, moto, Ceph).
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ class RemoteMirror:
                 )
             except (ImportError, ValueError) as exc:
                 raise ConfigurationError(
-                    f"cannot use the data directory {self.url}: {exc} (gs:// needs gcsfs, "
-                    "which is installed; s3:// needs `uv add s3fs`)"
+                    f"cannot use the data directory {self.url}: {exc} (gcsfs and s3fs are "
+                    "installed; another store needs its fsspec package: `uv add <package>`)"
                 ) from None
         return self._fs
 
@@ -154,8 +155,9 @@ class RemoteMirror:
 
     def claim(self, path: Path) -> bool:
         """Create `path` in the bucket, empty, unless an object has that name (True: it was
-        free). Exclusive on stores that honour it (GCS's ifGenerationMatch=0); elsewhere the
-        look before it leaves only a moment for two machines to pick the same name."""
+        free). Exclusive on stores that honour it (GCS's ifGenerationMatch=0, S3's
+        If-None-Match); elsewhere the look before it leaves only a moment for two machines to
+        pick the same name."""
         remote = self.remote(path)
         if self.fs.exists(remote):
             return False

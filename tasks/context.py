@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from blocks.credentials import resolve_credentials
 from interviews.ledger import Ledger
+from interviews.memory import return_large_blocks_promptly
 from interviews.preparation import DataDirs, open_data_dir
 from interviews.providers import BatchAdapter
 from interviews.redaction import install_log_redaction
@@ -57,9 +58,11 @@ def _ledger(data_dir: str, url: str | None) -> Ledger:
 
 
 def make_context(params: BatchRunParameters) -> RunContext:
-    """Build the context from a run's parameters and the settings (and make sure every log
-    handler redacts secrets: flows call this first)."""
+    """Build the context from a run's parameters and the settings (and set up the process:
+    every log handler redacts secrets, large blocks go back to the system; flows call this
+    first)."""
     install_log_redaction()  # defence in depth; provider errors are redacted at the source
+    return_large_blocks_promptly()  # a long run's resident size stays near its live heap
     settings = get_settings()
     return RunContext(
         provider=params.provider,

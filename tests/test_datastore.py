@@ -1,5 +1,6 @@
-"""A data directory in a bucket (gs:// on the emulator's GCS, through gcsfs), and the whole
-batch pipeline on PostgreSQL + gs:// with two workers that share nothing else."""
+"""A data directory in a bucket (gs:// on the emulator's GCS through gcsfs, s3:// on moto's
+S3 through s3fs), and the whole batch pipeline on PostgreSQL + a bucket with two workers that
+share nothing else."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -18,6 +20,7 @@ from interviews.ledger import Ledger
 from interviews.pipeline import prepare_run
 from interviews.preparation import DataDirs, open_data_dir
 from interviews.providers.anthropic_batches import AnthropicBatchAdapter
+from tests.s3 import S3_BUCKET, S3_ENV, running_s3
 from tests.test_pipeline import params, run_all
 
 
@@ -28,6 +31,30 @@ def bucket_url(emu, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emu.gcs_url)
     monkeypatch.setenv("INTERVIEWS_WORKSPACE_DIR", str(tmp_path / "workspaces"))
     return f"gs://interviews-emulator/t-{uuid.uuid4().hex[:8]}/data"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback, for the whole session."""
+    with running_s3() as url:
+        yield url
+
+
+@pytest.fixture(params=["gs", "s3"])
+def any_bucket_url(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
+    """A fresh prefix in a GCS bucket (the emulator's) and, as a second case, in an S3 bucket
+    (moto's), with the workspaces under this test's temporary folder."""
+    monkeypatch.setenv("INTERVIEWS_WORKSPACE_DIR", str(tmp_path / "workspaces"))
+    prefix = f"t-{uuid.uuid4().hex[:8]}/data"
+    if request.param == "gs":
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", request.getfixturevalue("emu").gcs_url)
+        return f"gs://interviews-emulator/{prefix}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", request.getfixturevalue("s3_endpoint"))
+    for name, value in S3_ENV.items():
+        monkeypatch.setenv(name, value)
+    return f"s3://{S3_BUCKET}/{prefix}"
 
 
 def _worker(url: str) -> DataDirs:
@@ -44,8 +71,9 @@ def test_urls_are_remote_and_folders_are_not() -> None:
 
 
 def test_a_published_file_reaches_another_worker_and_a_change_replaces_its_copy(
-    bucket_url: str,
+    any_bucket_url: str,
 ) -> None:
+    bucket_url = any_bucket_url
     one, two = _worker(bucket_url), _worker(bucket_url)
     assert one.root != two.root
     path = one.run("r1") / "records" / "r0_c000.jsonl"
@@ -63,8 +91,9 @@ def test_a_published_file_reaches_another_worker_and_a_change_replaces_its_copy(
 
 
 def test_fetch_tree_brings_a_folder_and_a_request_name_is_claimed_in_the_bucket(
-    bucket_url: str,
+    any_bucket_url: str,
 ) -> None:
+    bucket_url = any_bucket_url
     one, two = _worker(bucket_url), _worker(bucket_url)
     for name in ("r0_c000.jsonl", "r1_c000.jsonl"):
         part = one.run("r2") / "records" / name
@@ -104,10 +133,12 @@ def test_a_bucket_data_dir_needs_a_shared_ledger(bucket_url: str) -> None:
 
 
 def test_the_ledger_stores_bucket_urls_that_each_worker_maps_to_its_workspace(
-    emu, control, bucket_url: str, postgres_url: str
+    emu, control, any_bucket_url: str, postgres_url: str
 ) -> None:
-    """The pipeline on PostgreSQL + gs://: one worker prepares and submits, another (its own
-    workspace) downloads and converts; files land in the bucket, one batch is paid."""
+    """The pipeline on PostgreSQL + a bucket (gs:// and s3://): one worker prepares and
+    submits, another (its own workspace) downloads and converts; files land in the bucket, one
+    batch is paid."""
+    bucket_url = any_bucket_url
     adapter = AnthropicBatchAdapter(
         api_key="k", base_url=emu.anthropic_base_url, max_retries=0, strict_responses=True
     )

@@ -6,6 +6,7 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -33,8 +34,11 @@ def _require_loopback(host: str) -> None:
         raise ValueError(f"the emulator binds only to loopback (127.0.0.1, ::1), not {host!r}")
 
 
-def start_gcs(state: EmulatorState, host: str, port: int = 0) -> GcsServer:
-    """Start an in-memory GCS emulator and attach it to `state` (I/O and wipe on reset).
+def start_gcs(
+    state: EmulatorState, host: str, port: int = 0, data_dir: Path | None = None
+) -> GcsServer:
+    """Start a GCS emulator (in memory, or in `data_dir`) and attach it to `state` (I/O and
+    wipe on reset).
 
     Objects clients upload count as Vertex `files_uploaded` (the job input they stage), and
     the objects clients read (Vertex results) meet Vertex HTTP faults (see `faults`).
@@ -51,7 +55,7 @@ def start_gcs(state: EmulatorState, host: str, port: int = 0) -> GcsServer:
             hold_blocking(state, fault)
         return fault.status
 
-    gcs = GcsServer(host, port, DEFAULT_BUCKET, on_upload, on_download).start()
+    gcs = GcsServer(host, port, DEFAULT_BUCKET, on_upload, on_download, data_dir).start()
     state.attach_gcs(GcsObjects(gcs.url), wipe=gcs.wipe)
     return gcs
 
@@ -60,19 +64,24 @@ class EmulatorServer:
     """uvicorn serving `create_app(state)` on a loopback port in a daemon thread, plus GCS.
 
     `port=0` picks a free port; `.url` is known once `start()` returns. gcp-storage-emulator
-    (in-memory, bucket `interviews-emulator`) runs on another free loopback port, `.gcs_url`;
-    `POST /_emulator/reset` deletes its objects. Use as a context manager, or call
-    `start()`/`stop()`.
+    (bucket `interviews-emulator`; in memory, or in `gcs_dir` when given) runs on another free
+    loopback port, `.gcs_url`; `POST /_emulator/reset` deletes its objects. Use as a context
+    manager, or call `start()`/`stop()`.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, state: EmulatorState | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state: EmulatorState | None = None,
+        gcs_dir: Path | None = None,
     ) -> None:
         _require_loopback(host)
         self.host = host
         self.port = port
         self.state = state or EmulatorState()
         self.gcs_bucket = DEFAULT_BUCKET
+        self.gcs_dir = gcs_dir
         self._gcs: GcsServer | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -119,7 +128,7 @@ class EmulatorServer:
         if self._thread is not None:
             return self
         try:
-            self._gcs = start_gcs(self.state, self.host)
+            self._gcs = start_gcs(self.state, self.host, data_dir=self.gcs_dir)
         except GcsUnavailableError as exc:
             # Anthropic, OpenAI and Gemini still work; Vertex jobs fail with a clear error.
             logger.warning("emulator without GCS: %s", exc)

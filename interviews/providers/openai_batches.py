@@ -256,6 +256,8 @@ class OpenAIBatchAdapter(BatchAdapter):
     ) -> None:
         import openai  # imported here: the SDK is slow to import and only network steps need it
 
+        from interviews.providers.tls import shared_ssl_context
+
         register_secret(api_key)  # a refusal may echo it: redact it from every message
 
         self._client = openai.OpenAI(
@@ -265,6 +267,7 @@ class OpenAIBatchAdapter(BatchAdapter):
             project=project,
             max_retries=max_retries,
             timeout=timeout,
+            http_client=openai.DefaultHttpxClient(verify=shared_ssl_context()),
             _strict_response_validation=strict_responses,
         )
 

@@ -36,6 +36,8 @@ class OpenAIRealtimeAdapter(RealtimeAdapter):
     ) -> None:
         import openai
 
+        from interviews.providers.tls import shared_ssl_context
+
         register_secret(api_key)  # a refusal may echo it: redact it from every message
 
         self._client = openai.AsyncOpenAI(
@@ -45,6 +47,7 @@ class OpenAIRealtimeAdapter(RealtimeAdapter):
             project=project,
             max_retries=max_retries,
             timeout=timeout,
+            http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
             _strict_response_validation=strict_responses,
         )
 

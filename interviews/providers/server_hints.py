@@ -38,7 +38,9 @@ def cap_retry_after(response: Any, cap: float, provider: str) -> None:
 
 
 def capped_http_client(sdk: Any, *, provider: str, asynchronous: bool = False) -> Any:
-    """The SDK's default HTTP client with `cap_retry_after` on every response."""
+    """The SDK's default HTTP client with `cap_retry_after` on every response (and the
+    process's shared TLS context)."""
+    from interviews.providers.tls import shared_ssl_context
     from interviews.settings import get_settings
 
     cap = get_settings().max_server_wait_seconds
@@ -47,9 +49,13 @@ def capped_http_client(sdk: Any, *, provider: str, asynchronous: bool = False) -
         async def hook(response: Any) -> None:
             cap_retry_after(response, cap, provider)
 
-        return sdk.DefaultAsyncHttpxClient(event_hooks={"response": [hook]})
+        return sdk.DefaultAsyncHttpxClient(
+            verify=shared_ssl_context(), event_hooks={"response": [hook]}
+        )
 
     def sync_hook(response: Any) -> None:
         cap_retry_after(response, cap, provider)
 
-    return sdk.DefaultHttpxClient(event_hooks={"response": [sync_hook]})
+    return sdk.DefaultHttpxClient(
+        verify=shared_ssl_context(), event_hooks={"response": [sync_hook]}
+    )
