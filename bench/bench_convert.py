@@ -119,9 +119,11 @@ def run_floor(results: Path, index: Path, out: Path, files: bool, atomic: bool =
     import orjson
 
     from interviews.catalog import get_model
+    from interviews.costs import prices
 
     model = get_model("anthropic", MODEL)
-    batch_input, batch_output, million = model.batch_input, model.batch_output, Decimal(10**6)
+    rates = prices(model, batch=True, at=ENDED)
+    batch_input, batch_output, million = rates.input, rates.output, Decimal(10**6)
     timestamp = ENDED.isoformat(timespec="seconds")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     folder = out / "interviews"

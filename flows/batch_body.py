@@ -42,6 +42,7 @@ from tasks.cleanup import cleanup_batch
 from tasks.context import RunContext, make_context
 from tasks.convert import convert_results
 from tasks.download import download_results
+from tasks.preflight import preflight
 from tasks.prepare import prepare_batch, prepare_question
 from tasks.report import publish_report
 from tasks.retry import plan_retry
@@ -72,6 +73,8 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
     """
     install_sigterm_stop()  # a Cancel in the UI stops the wait at once
     context = make_context(params)
+    if params.preflight:  # the nightly run: stop here, spending nothing, if a check fails
+        preflight(params)
     if not params.run_id:  # outside a flow run, where none is derived (see run_identity)
         params = params.model_copy(update={"run_id": new_run_id(params.provider)})
     with holding_run(context.ledger(), params.run_id):

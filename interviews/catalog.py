@@ -1,4 +1,5 @@
-"""The model catalog (`models.toml`): models, prices, batch support and retirement dates."""
+"""The model catalog (`models.toml`): models, batch support, retirement dates, and the few
+prices genai-prices lacks (interviews/prices.py)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,11 @@ class ModelInfo:
     name: str
     lifecycle: str
     batch: bool
-    input: Decimal
-    output: Decimal
-    batch_input: Decimal
-    batch_output: Decimal
+    # The catalog's own prices: only where genai-prices lacks them (see interviews/prices.py)
+    input: Decimal | None = None
+    output: Decimal | None = None
+    batch_input: Decimal | None = None
+    batch_output: Decimal | None = None
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
     max_output_tokens: int | None = None
@@ -56,11 +58,10 @@ class ModelInfo:
     # whether the batch discount also applies to cached-input tokens (Anthropic, OpenAI: yes;
     # Vertex: no, the cache discount alone applies)
     batch_discounts_cache: bool = True
-
-    @property
-    def batch_discount(self) -> Decimal:
-        """Batch price as a fraction of the standard price (input side)."""
-        return self.batch_input / self.input
+    # the model's name in genai-prices, where it differs from `id`
+    prices_ref: str | None = None
+    # where the catalog's own prices come from (required with any of them)
+    price_source: str | None = None
 
     def status_on(self, day: date) -> str:
         """The model's status on `day`: "retired" from its retirement day, "deprecated" from
@@ -85,9 +86,12 @@ class ModelInfo:
         return text
 
 
-def _price(value: object) -> Decimal:
+_OWN_PRICES = ("input", "output", "cache_read", "cache_write", "batch_input", "batch_output")
+
+
+def _price(value: object) -> Decimal | None:
     # via str so 0.1 stays exactly 0.1 rather than its binary approximation
-    return Decimal(str(value))
+    return None if value is None else Decimal(str(value))
 
 
 @cache
@@ -114,12 +118,12 @@ def parse_model(raw: dict) -> ModelInfo:
         name=raw["name"],
         lifecycle=raw["lifecycle"],
         batch=raw["batch"],
-        input=_price(raw["input"]),
-        output=_price(raw["output"]),
-        batch_input=_price(raw["batch_input"]),
-        batch_output=_price(raw["batch_output"]),
-        cache_read=_price(raw["cache_read"]) if "cache_read" in raw else None,
-        cache_write=_price(raw["cache_write"]) if "cache_write" in raw else None,
+        input=_price(raw.get("input")),
+        output=_price(raw.get("output")),
+        batch_input=_price(raw.get("batch_input")),
+        batch_output=_price(raw.get("batch_output")),
+        cache_read=_price(raw.get("cache_read")),
+        cache_write=_price(raw.get("cache_write")),
         max_output_tokens=raw.get("max_output_tokens"),
         deprecated=raw.get("deprecated"),
         retires=raw.get("retires"),
@@ -127,12 +131,20 @@ def parse_model(raw: dict) -> ModelInfo:
         aliases=tuple(raw.get("aliases", ())),
         note=raw.get("note"),
         batch_discounts_cache=raw.get("batch_discounts_cache", True),
+        prices_ref=raw.get("prices_ref"),
+        price_source=raw.get("price_source"),
     )
     where = f"models.toml: {model.provider} model {model.id}"
     if model.lifecycle not in LIFECYCLES:
         raise CatalogError(
             f"{where}: lifecycle {model.lifecycle!r} is not one of {', '.join(LIFECYCLES)} "
             "(deprecation and retirement are dates: `deprecated`, `retires`)"
+        )
+    own_prices = [key for key in _OWN_PRICES if key in raw]
+    if own_prices and not model.price_source:
+        raise CatalogError(
+            f"{where}: {', '.join(own_prices)} without `price_source` (genai-prices is the "
+            "source of prices; a price kept here must say where it comes from)"
         )
     if model.deprecated and model.retires and model.deprecated > model.retires:
         raise CatalogError(f"{where}: deprecated {model.deprecated} is after {model.retires}")

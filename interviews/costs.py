@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from interviews import clock
 from interviews.catalog import ModelInfo
-
-MILLION = Decimal(1_000_000)
+from interviews.prices import Prices, model_prices
 
 # The seed guide's cost table assumes these per interview.
 DEFAULT_INPUT_TOKENS = 3000
@@ -85,42 +86,17 @@ class Usage:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Prices:
-    """Per-token prices of one model at batch or real-time rates (USD per million tokens),
-    with the cache discounts already applied: a conversion prices a million records with it."""
-
-    input: Decimal
-    output: Decimal
-    cache_read: Decimal
-    cache_write: Decimal
-
-    def cost(self, usage: Usage) -> Decimal:
-        """What `usage` costs, in USD."""
-        total = usage.input_tokens * self.input + usage.output_tokens * self.output
-        if usage.cache_read_tokens:
-            total += usage.cache_read_tokens * self.cache_read
-        if usage.cache_write_tokens:
-            total += usage.cache_write_tokens * self.cache_write
-        return total / MILLION
+def prices(model: ModelInfo, *, batch: bool, at: datetime | None = None) -> Prices:
+    """`model`'s prices at batch (`batch=True`) or real-time rates, for requests made at `at`
+    (default: `clock.now()`); see interviews/prices.py for where they come from."""
+    return model_prices(model, batch=batch, at=at or clock.now())
 
 
-def prices(model: ModelInfo, *, batch: bool) -> Prices:
-    """`model`'s prices at batch (`batch=True`) or real-time rates."""
-    # cache prices are listed at standard rates; batch discounts them like input, except where
-    # the provider does not stack the two discounts (Vertex)
-    scale = model.batch_discount if batch and model.batch_discounts_cache else Decimal(1)
-    return Prices(
-        input=model.batch_input if batch else model.input,
-        output=model.batch_output if batch else model.output,
-        cache_read=(model.cache_read or model.input) * scale,
-        cache_write=(model.cache_write or model.input) * scale,
-    )
-
-
-def usage_cost(model: ModelInfo, usage: Usage, *, batch: bool) -> Decimal:
-    """What `usage` costs at batch (`batch=True`) or real-time prices, in USD."""
-    return prices(model, batch=batch).cost(usage)
+def usage_cost(
+    model: ModelInfo, usage: Usage, *, batch: bool, at: datetime | None = None
+) -> Decimal:
+    """What `usage` (one request's) costs at batch (`batch=True`) or real-time prices, in USD."""
+    return prices(model, batch=batch, at=at).cost(usage)
 
 
 @dataclass(frozen=True)
@@ -140,23 +116,36 @@ class Estimate:
         return self.realtime - self.batch
 
 
-def estimate(model: ModelInfo, count: int, input_tokens: int, output_tokens: int) -> Estimate:
-    """Estimate `count` interviews of `input_tokens` in and `output_tokens` out (totals).
+def estimate(
+    model: ModelInfo, count: int, input_tokens: int, output_tokens: int, at: datetime | None = None
+) -> Estimate:
+    """Estimate `count` interviews of `input_tokens` in and `output_tokens` out (totals), at
+    the prices of `at` (default: now).
 
     Args:
         model: the catalogued model.
         count: number of interviews.
         input_tokens: total input tokens across all interviews.
         output_tokens: total output tokens across all interviews.
+        at: when the requests would be made.
     """
-    usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+    total = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+    # a long-context tier is chosen per request: the average interview decides it
+    each = Usage(
+        input_tokens=input_tokens // max(count, 1), output_tokens=output_tokens // max(count, 1)
+    )
+
+    def cost(batch: bool) -> Decimal:
+        rates = prices(model, batch=batch, at=at)
+        return rates.flat_cost(total) + count * rates.surcharge(each)
+
     return Estimate(
         model=model,
         count=count,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        realtime=usage_cost(model, usage, batch=False),
-        batch=usage_cost(model, usage, batch=True),
+        realtime=cost(False),
+        batch=cost(True),
     )
 
 

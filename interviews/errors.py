@@ -57,6 +57,10 @@ class BudgetError(InterviewsError):
     """The cost estimate exceeds the budget the user set."""
 
 
+class PreflightError(InterviewsError):
+    """A check before the run failed (`interviews check`); nothing was sent or spent."""
+
+
 class LedgerError(InterviewsError):
     """The run ledger cannot serve the request safely."""
 

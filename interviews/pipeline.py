@@ -664,6 +664,7 @@ def convert_chunk(
         batch_id=job.batch_id,
         timestamp=job.ended_at,
         round=chunk.round,
+        priced_at=job.created_at or job.ended_at,  # the prices of the day it was submitted
     )
     missing_error = None
     if job.status is BatchStatus.FAILED and (job.errors or not job.counts.total):

@@ -22,7 +22,7 @@ import orjson
 from interviews import clock
 from interviews.batch_types import Conversation, OutcomeStatus, RequestError, RequestOutcome
 from interviews.catalog import ModelInfo
-from interviews.costs import Usage, prices, usage_cost
+from interviews.costs import Usage, prices
 from interviews.errors import InputError
 from interviews.jsonl import atomic_writer, iter_jsonl
 from interviews.result_lines import ResultProblems, shown, valid_custom_id
@@ -41,6 +41,9 @@ class RecordContext:
     mode: str = "batch"
     timestamp: datetime | None = None
     round: int = 0
+    # when the requests were made (a batch's creation): prices are those of that moment;
+    # None means now
+    priced_at: datetime | None = None
 
 
 @dataclass
@@ -120,9 +123,16 @@ class RecordMaker:
 
     def __init__(self, context: RecordContext) -> None:
         self.context = context
-        self.prices = prices(context.model, batch=context.mode == "batch")
+        self.prices = prices(context.model, batch=context.mode == "batch", at=context.priced_at)
         # a batch's records share its end time; without one each record is stamped when made
         self._timestamp = _timestamp(context) if context.timestamp else None
+
+    def _cost(self, usage: Usage, outcome: RequestOutcome) -> Decimal:
+        """The interview's cost: this request's (at its long-context tier, if over one) plus
+        the earlier turns' of a protocol, at base prices (a record keeps only their sum)."""
+        if outcome.usage is None or outcome.usage is usage:
+            return self.prices.cost(usage)
+        return self.prices.flat_cost(usage) + self.prices.surcharge(outcome.usage)
 
     def __call__(
         self,
@@ -175,7 +185,7 @@ class RecordMaker:
                 "cache_write_tokens": usage.cache_write_tokens,
                 "reasoning_tokens": usage.reasoning_tokens,
             },
-            "cost_usd": None if usage is None else float(round(self.prices.cost(usage), 8)),
+            "cost_usd": None if usage is None else float(round(self._cost(usage, outcome), 8)),
             "error": None if error is None else error.as_dict(),
         }
 
@@ -313,6 +323,10 @@ def write_records(
     # per record would cost more than building the record.
     tokens = [0, 0, 0, 0, 0]
     statuses: dict[str, int] = {}
+    # long-context tiers are chosen per request: what requests over one pay beyond base prices
+    batch_prices = make_record.prices
+    realtime_prices = prices(context.model, batch=False, at=context.priced_at)
+    surcharges = [Decimal(0), Decimal(0)]  # batch, real time
     answered_before = _answered_offsets(previous) if previous is not None else {}
 
     # both closed below
@@ -356,6 +370,9 @@ def write_records(
             tokens[2] += usage.cache_read_tokens
             tokens[3] += usage.cache_write_tokens
             tokens[4] += usage.reasoning_tokens
+            if batch_prices.tiers:
+                surcharges[0] += batch_prices.surcharge(usage)
+                surcharges[1] += realtime_prices.surcharge(usage)
         error = outcome.error
         if status != OutcomeStatus.SUCCEEDED and error is not None and error.transient:
             summary.retryable.append(outcome.custom_id)
@@ -402,10 +419,10 @@ def write_records(
 
     summary.usage = Usage(*tokens)
     summary.statuses.update(statuses)
-    # prices are per token, so the cost of the total usage is the sum of the records' (exact in
-    # Decimal, and computed once here rather than summed once per record)
-    summary.cost = make_record.prices.cost(summary.usage)
-    summary.cost_realtime = usage_cost(context.model, summary.usage, batch=False)
+    # base prices are per token, so the total usage's base cost is the sum of the requests'
+    # (exact in Decimal, computed once here rather than once per record), plus the tiers'
+    summary.cost = batch_prices.flat_cost(summary.usage) + surcharges[0]
+    summary.cost_realtime = realtime_prices.flat_cost(summary.usage) + surcharges[1]
     return summary
 
 

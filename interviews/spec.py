@@ -102,6 +102,13 @@ class BatchRunParameters(BaseModel):
         title="Max cost (USD)",
         description="Refuse to submit when the estimated batch cost is higher; empty: no limit.",
     )
+    preflight: bool = Field(
+        default=False,
+        title="Check first",
+        description="Before anything else, run the checks of `interviews check` (credentials, "
+        "the key and model at the provider, batch support, the staging bucket, the estimate "
+        "under Max cost) and stop, spending nothing, if one fails.",
+    )
     record_files: bool = Field(
         default=True,
         title="Per-interview files",

@@ -17,7 +17,7 @@ from interviews.catalog import (
     models_for,
     parse_model,
 )
-from interviews.costs import Usage, estimate, money, usage_cost
+from interviews.costs import Usage, estimate, money, prices, usage_cost
 from interviews.errors import CatalogError
 
 SEED_MODEL = "claude-sonnet-4-5-20250929"
@@ -59,15 +59,18 @@ def test_retired_model_is_refused() -> None:
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
 def test_every_model_has_half_price_batch(provider: str) -> None:
     for model in models_for(provider):
-        assert model.batch_input * 2 == model.input
-        assert model.batch_output * 2 == model.output
+        standard, batch = prices(model, batch=False), prices(model, batch=True)
+        assert batch.input * 2 == standard.input, model.id
+        assert batch.output * 2 == standard.output, model.id
 
 
 def test_usage_cost_counts_cache_tokens_at_batch_discount() -> None:
+    # Sonnet 5.5 cache hits are 0.05x input ($0.10), not the usual 0.1x (genai-prices, citing
+    # platform.claude.com's pricing page); the catalog had $0.20
     model = get_model("anthropic", "claude-sonnet-5-5")
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000)
-    assert usage_cost(model, usage, batch=False) == Decimal("12.20")
-    assert usage_cost(model, usage, batch=True) == Decimal("6.10")
+    assert usage_cost(model, usage, batch=False) == Decimal("12.10")
+    assert usage_cost(model, usage, batch=True) == Decimal("6.05")
 
 
 def test_openai_gpt5_family_refused_near_its_shutdown() -> None:

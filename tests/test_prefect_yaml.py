@@ -61,6 +61,7 @@ def test_nightly_deployment_runs_detached_one_at_a_time() -> None:
     [nightly] = [d for d in RAW["deployments"] if d["name"] == "nightly-batch"]
     assert nightly["parameters"]["params"]["detach"] is True
     assert nightly["parameters"]["params"]["max_cost_usd"] > 0
+    assert nightly["parameters"]["params"]["preflight"] is True  # `interviews check` first
     [schedule] = nightly["schedules"]
     assert schedule["timezone"] != "UTC"  # a local night, stated with its zone
 

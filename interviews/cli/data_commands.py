@@ -355,6 +355,7 @@ def models(provider: Provider = "anthropic") -> None:
     from rich.table import Table
 
     from interviews.catalog import models_for
+    from interviews.costs import prices
 
     table = Table(title=f"{provider} models (USD per 1M tokens)", title_justify="left")
     table.add_column("model", no_wrap=True)
@@ -362,12 +363,13 @@ def models(provider: Provider = "anthropic") -> None:
         table.add_column(column)
     today = clock.today()
     for m in models_for(provider):
+        standard, batch = prices(m, batch=False), prices(m, batch=True)
         table.add_row(
             m.id,
             m.status_on(today),
             "🔄 BATCH" if m.batch else "",
-            f"${m.input} / ${m.output}",
-            f"${m.batch_input} / ${m.batch_output}",
+            f"${standard.input:g} / ${standard.output:g}",
+            f"${batch.input:g} / ${batch.output:g}",
             str(m.retires or ""),
         )
     console.print(table)

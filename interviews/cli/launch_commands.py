@@ -157,10 +157,11 @@ def retirement_note(model: ModelInfo) -> str:
 
 def model_title(model: ModelInfo, now: datetime | None = None) -> str:
     """One line of the model list: id, name, prices, batch support and retirement."""
-    from interviews.costs import money
+    from interviews.costs import money, prices
 
-    prices = f"{money(model.input)} / {money(model.output)}"
-    parts = [f"{model.id:<28} {model.name:<18}", f"{prices:<16} per 1M"]
+    standard = prices(model, batch=False, at=now)
+    prices_text = f"{money(standard.input)} / {money(standard.output)}"
+    parts = [f"{model.id:<28} {model.name:<18}", f"{prices_text:<16} per 1M"]
     if model.batch and batch_refusal(model, now) is None:
         parts.append(BATCH_MARK)
     elif model.batch:
@@ -218,12 +219,14 @@ def _check_personas(value: str) -> str | None:
 def _print_batch_offer(model: ModelInfo) -> None:
     """The guide's batch block, with this model's discount and this provider's window."""
     from interviews.catalog import BATCH_WINDOW
+    from interviews.costs import prices
 
+    saving = 1 - prices(model, batch=True).input / prices(model, batch=False).input
     hours = BATCH_WINDOW[model.provider].total_seconds() / 3600
     window = "" if hours == 24 else f" (at most {hours:.0f} h at {model.provider})"
     console.print(
         "\n💡 Batch API Available!\n"
-        f"   - {1 - model.batch_discount:.0%} cost savings\n"
+        f"   - {saving:.0%} cost savings\n"
         f"   - ~24 hour turnaround time{window}\n"
         f"   - Ideal for large volumes ({BATCH_SUGGESTED_FROM}+ interviews)\n",
         highlight=False,

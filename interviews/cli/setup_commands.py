@@ -306,7 +306,48 @@ def serve(
     prefect_serve(*deployments, limit=limit, pause_on_shutdown=False)
 
 
+def check(
+    provider: Annotated[str, typer.Option("--provider", "-p", help="Batch API provider.")],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Model id or alias (default: the provider's)."),
+    ] = None,
+    credentials_block: Annotated[
+        str | None,
+        typer.Option(help="Saved credentials block (default: the provider's API key env var)."),
+    ] = None,
+    count: Annotated[
+        int, typer.Option(help="Interviews the run will ask (for the estimate).")
+    ] = 100,
+    max_cost: Annotated[
+        float | None, typer.Option(help="Fail if the run's estimated batch cost (USD) is higher.")
+    ] = None,
+) -> None:
+    """Check, spending nothing, that a run can go: credentials, the key and the model at the
+    provider, batch support, the staging bucket (Vertex AI) and the estimate under --max-cost.
+    One line per check; exits 1 if any fails."""
+    from interviews.catalog import check_provider
+    from interviews.preflight import run_checks
+    from interviews.spec import DEFAULT_MODEL
+
+    check_provider(provider)
+    if count < 1:
+        raise InputError(f"--count must be >= 1, got {count}")
+    checks = run_checks(
+        provider,
+        model or DEFAULT_MODEL[provider],
+        credentials_block=credentials_block,
+        count=count,
+        max_cost=max_cost,
+    )
+    for item in checks:
+        console.print(item.line(), highlight=False, markup=False, soft_wrap=True)
+    if not all(item.ok for item in checks):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the app."""
     app.command()(setup)
     app.command()(serve)
+    app.command()(check)

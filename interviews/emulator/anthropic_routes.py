@@ -23,6 +23,7 @@ from interviews.emulator.anthropic_batches import (
     validate_params,
 )
 from interviews.emulator.ids import random_id
+from interviews.emulator.models import anthropic_model_routes
 from interviews.emulator.routing import (
     EmulatedError,
     ProviderRoute,
@@ -242,5 +243,6 @@ def anthropic_app(state: EmulatorState) -> Starlette:
         ProviderRoute("DELETE", base + "/{batch_id}", delete_batch),
         ProviderRoute("POST", base + "/{batch_id}/cancel", cancel_batch),
         ProviderRoute("GET", base + "/{batch_id}/results", batch_results),
+        *anthropic_model_routes(),
     ]
     return provider_app(PROVIDER, state, routes, render_error, authenticate)

@@ -47,6 +47,7 @@ from interviews.emulator.google_wire import (
     render_error,
 )
 from interviews.emulator.ids import random_token
+from interviews.emulator.models import gemini_model_routes
 from interviews.emulator.routing import (
     EmulatedError,
     ProviderRoute,
@@ -256,6 +257,7 @@ def gemini_routes() -> list[ProviderRoute]:
             ProviderRoute("GET", f"/{v}/files/{{file_id}}:download", download_file),
             ProviderRoute("GET", f"/{v}/files/{{file_id}}", get_file),
             ProviderRoute("DELETE", f"/{v}/files/{{file_id}}", delete_file),
+            *gemini_model_routes(v),
         ]
     return routes
 

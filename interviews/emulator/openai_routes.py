@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from interviews.emulator.ids import HEX, random_token
+from interviews.emulator.models import openai_model_routes
 from interviews.emulator.openai_batches import ENDED, Batch, new_batch, parse_input
 from interviews.emulator.openai_files import (
     BATCH_FILE_SECONDS,
@@ -506,5 +507,6 @@ def openai_app(state: EmulatorState) -> Starlette:
         ProviderRoute("GET", "/v1/batches", list_batches),
         ProviderRoute("GET", "/v1/batches/{batch_id}", retrieve_batch),
         ProviderRoute("POST", "/v1/batches/{batch_id}/cancel", cancel_batch),
+        *openai_model_routes(),
     ]
     return provider_app(PROVIDER, state, routes, render_error, authenticate)

@@ -26,6 +26,7 @@ from interviews.emulator.google_wire import (
     page,
     render_error,
 )
+from interviews.emulator.models import vertex_model_routes
 from interviews.emulator.routing import (
     EmulatedError,
     ProviderRoute,
@@ -298,6 +299,7 @@ def vertex_routes() -> list[ProviderRoute]:
             ProviderRoute("POST", base + "/{job_id}:cancel", cancel_job),
             ProviderRoute("GET", base + "/{job_id}", get_job),
             ProviderRoute("DELETE", base + "/{job_id}", delete_job),
+            *vertex_model_routes(version),
         ]
     return routes
 

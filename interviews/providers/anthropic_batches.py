@@ -337,6 +337,12 @@ class AnthropicBatchAdapter(BatchAdapter):
             )
         return _to_job(batch)
 
+    def check_access(self, model: str) -> str:
+        """`GET /v1/models/{model}`."""
+        with _sdk_errors(f"model lookup of {model}"):
+            self._client.models.retrieve(model)
+        return f"GET /v1/models/{model}"
+
     def retrieve(self, batch_id: str) -> BatchJob:
         """One `GET /v1/messages/batches/{id}`."""
         with _sdk_errors(f"retrieve of batch {batch_id}"):

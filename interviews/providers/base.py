@@ -120,6 +120,20 @@ class BatchAdapter(ABC):
         """
 
     @abstractmethod
+    def check_access(self, model: str) -> str:
+        """Look `model` up at the provider, spending nothing: the key is accepted and the model
+        is served. Returns what was asked (e.g. `GET /v1/models/{model}`).
+
+        Raises:
+            ProviderError: 401/403 (the key), 404 (no such model), or the API is unreachable.
+        """
+
+    def check_storage(self) -> str | None:
+        """Make sure the provider-side storage a batch needs is writable (Vertex AI: its GCS
+        bucket), by writing and deleting one small object. None: nothing to check."""
+        return None
+
+    @abstractmethod
     def create(self, lines_path: Path, *, tag: BatchTag) -> BatchJob:
         """Stage the provider lines in `lines_path` and create one batch from them."""
 

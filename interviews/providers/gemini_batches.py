@@ -224,6 +224,12 @@ class GeminiBatchAdapter(BatchAdapter):
             job = self._create_client.batches.create(model=tag.model, src=source, config=config)
         return _to_job(job)
 
+    def check_access(self, model: str) -> str:
+        """`GET models/{model}`."""
+        with _sdk_errors(f"model lookup of {model}"):
+            self._client.models.get(model=model)
+        return f"GET models/{model}"
+
     def retrieve(self, batch_id: str) -> BatchJob:
         """One `GET batches/{id}`."""
         with _sdk_errors(f"read of batch {batch_id}"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -187,6 +188,8 @@ class VertexBatchAdapter(BatchAdapter):
             credentials=credentials,
             client_options=ClientOptions(api_endpoint=api_endpoint or host),
         )
+        self._credentials = credentials
+        self._api_options = ClientOptions(api_endpoint=api_endpoint or host)
         storage_options = {"api_endpoint": storage_endpoint} if storage_endpoint else None
         self._storage = storage.Client(
             project=project, credentials=credentials, client_options=storage_options
@@ -266,6 +269,26 @@ class VertexBatchAdapter(BatchAdapter):
                 parent=self._parent, batch_prediction_job=job, retry=None, timeout=self._timeout
             )
         return _to_job(created)
+
+    def check_access(self, model: str) -> str:
+        """`GET publishers/google/models/{model}` (Model Garden), with these credentials."""
+        name = f"publishers/google/models/{model}"
+        with _google_errors(f"model lookup of {model}"):
+            # made here: only a preflight check needs Model Garden (its import costs time)
+            models = self._aiplatform.ModelGardenServiceClient(
+                transport="rest", credentials=self._credentials, client_options=self._api_options
+            )
+            models.get_publisher_model(name=name, retry=self._retry, timeout=self._timeout)
+        return f"GET {name}"
+
+    def check_storage(self) -> str:
+        """Write, then delete, one small object under the prefix of the staging bucket."""
+        name = f"{self._prefix}/interviews-check/{uuid.uuid4().hex}.txt"
+        with _google_errors(f"test write to gs://{self._bucket}"):
+            blob = self._storage.bucket(self._bucket).blob(name)
+            blob.upload_from_string(b"interviews check\n", retry=self._retry, timeout=self._timeout)
+            blob.delete(retry=self._retry, timeout=self._timeout)
+        return f"wrote and deleted gs://{self._bucket}/{name}"
 
     def retrieve(self, batch_id: str) -> BatchJob:
         """One job read."""

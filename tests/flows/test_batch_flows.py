@@ -235,3 +235,33 @@ def test_a_flow_run_writes_only_private_files(block, tmp_path: Path, control) ->
     for path in written:
         mode = stat.S_IMODE(path.lstat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path} is {mode:o}"
+
+
+def test_the_nightly_preflight_stops_a_run_before_anything_is_sent(
+    block, data_dir: Path, control
+) -> None:
+    """`preflight` (on in the nightly deployment): a refused key or a budget the estimate
+    exceeds stops the flow with the failed checks, before a file is prepared or a batch made;
+    with every check passing the run goes on."""
+    from interviews.errors import PreflightError
+
+    control.configure(processing_seconds=3600)
+    params = BatchRunParameters(
+        provider="anthropic",
+        personas=str(SAMPLE),
+        count=3,
+        credentials_block=block,
+        data_dir=str(data_dir),
+        detach=True,
+        preflight=True,
+    )
+    control.set_faults(http=[{"provider": "anthropic", "path": "/v1/models/", "status": 401}])
+    with pytest.raises(PreflightError, match=r"✗ key and model: the key was refused \(HTTP 401\)"):
+        batch_interviews(params.model_copy(update={"run_id": "refused"}))
+    control.clear_faults()
+    with pytest.raises(PreflightError, match=r"✗ cost: 3 interviews estimated at \$0\.04"):
+        batch_interviews(params.model_copy(update={"run_id": "dear", "max_cost_usd": 0.01}))
+    assert control.stats()["anthropic"]["batches_created"] == 0
+    assert not (data_dir / "batch_requests").exists()  # nothing prepared either
+    went = batch_interviews(params.model_copy(update={"run_id": "fine"}))
+    assert went["detached"] and control.stats()["anthropic"]["batches_created"] == 1
