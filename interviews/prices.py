@@ -38,8 +38,8 @@ _BATCH = {"processing": "batch"}
 _FIELDS = ("input", "output", "cache_read", "cache_write")
 
 
-# Not frozen for speed (a conversion prices a million records); nothing mutates one.
-@dataclass(slots=True)
+# Frozen: one object per model, mode and day is shared by every caller (lru_cache below).
+@dataclass(frozen=True, slots=True)
 class Prices:
     """Per-million-token prices of one model, batch or real-time, at one moment (USD).
 
@@ -157,7 +157,7 @@ def _from_library(price: Any) -> Prices:
         reverse=True,
     )
 
-    def at_prompt(prompt: int | None) -> Prices:
+    def at_prompt(prompt: int | None, tiers: tuple[tuple[int, Prices], ...] = ()) -> Prices:
         chosen = {name: _rate(value, prompt) for name, value in values.items()}
         # providers that bill no cache writes (OpenAI, Gemini) report none; a cache read the
         # library does not price is billed as input
@@ -170,11 +170,10 @@ def _from_library(price: Any) -> Prices:
             cache_write=(
                 chosen["cache_write"] if chosen["cache_write"] is not None else chosen["input"]
             ),
+            tiers=tiers,
         )
 
-    base = at_prompt(None)
-    base.tiers = tuple((start, at_prompt(start + 1)) for start in starts)
-    return base
+    return at_prompt(None, tuple((start, at_prompt(start + 1)) for start in starts))
 
 
 def _rate(value: Any, prompt: int | None) -> Decimal | None:
