@@ -29,6 +29,16 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
     )
 
 
+def test_model_has_its_short_option_on_every_command() -> None:
+    # `-m` is `--model` everywhere (an Optional around the option's Annotated had dropped it)
+    short = cli("estimate", "-p", "openai", "-m", "gpt-6-luna", "--count", "1000")
+    long = cli("estimate", "-p", "openai", "--model", "gpt-6-luna", "--count", "1000")
+    assert short.returncode == 0, short.stderr
+    assert short.stdout == long.stdout and "gpt-6-luna" in short.stdout
+    for command in ("prepare", "check"):
+        assert "-m" in cli(command, "--help").stdout.split("--model", 1)[1].split("\n", 1)[0]
+
+
 def test_estimate_matches_the_seed_table() -> None:
     result = cli(
         "estimate",

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from interviews.preparation import DataDirs
 
 Provider = Annotated[str, typer.Option("--provider", "-p", help="Batch API provider.")]
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model id or alias.")]
+# Optional inside the Annotated: `ModelOpt | None` would drop the option's -m and help
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", "-m", help="Model id or alias (default: the provider's).")
+]
 OpenAIEndpoint = Annotated[
     str, typer.Option(help="OpenAI only: /v1/chat/completions or /v1/responses.")
 ]
@@ -73,7 +76,7 @@ def _dirs(data_dir: str | None) -> DataDirs:
 def prepare(
     personas: Annotated[Path, typer.Option("--personas", help="Matched-personas file.")],
     provider: Provider = "anthropic",
-    model: ModelOpt | None = None,
+    model: ModelOpt = None,
     count: Annotated[int | None, typer.Option(help="How many personas (default: all).")] = None,
     start_index: Annotated[int, typer.Option(help="Index of the first persona.")] = 0,
     max_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 2048,
@@ -274,7 +277,7 @@ def convert(
 
 def estimate(
     provider: Provider = "anthropic",
-    model: ModelOpt | None = None,
+    model: ModelOpt = None,
     personas: Annotated[
         Path | None, typer.Option("--personas", help="Estimate from this personas file.")
     ] = None,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from interviews.cli.data_commands import ModelOpt, Provider
 from interviews.cli.output import console, print_table
 from interviews.errors import ConfigurationError, InputError
 
@@ -307,11 +308,8 @@ def serve(
 
 
 def check(
-    provider: Annotated[str, typer.Option("--provider", "-p", help="Batch API provider.")],
-    model: Annotated[
-        str | None,
-        typer.Option("--model", "-m", help="Model id or alias (default: the provider's)."),
-    ] = None,
+    provider: Provider,
+    model: ModelOpt = None,
     credentials_block: Annotated[
         str | None,
         typer.Option(help="Saved credentials block (default: the provider's API key env var)."),
