@@ -39,6 +39,19 @@ def test_model_has_its_short_option_on_every_command() -> None:
         assert "-m" in cli(command, "--help").stdout.split("--model", 1)[1].split("\n", 1)[0]
 
 
+def test_version_and_every_providers_models() -> None:
+    from importlib.metadata import version
+
+    shown = cli("--version")
+    assert shown.returncode == 0 and shown.stdout == f"interviews {version('interviews')}\n"
+    listed = cli("models")
+    assert listed.returncode == 0, listed.stderr
+    titles = [line.split()[0] for line in listed.stdout.splitlines() if "models (USD" in line]
+    assert titles == ["anthropic", "openai", "vertex", "gemini"]
+    one = cli("models", "-p", "gemini")
+    assert "gemini-3.8-flash" in one.stdout and "claude-sonnet-5-5" not in one.stdout
+
+
 def test_estimate_matches_the_seed_table() -> None:
     result = cli(
         "estimate",

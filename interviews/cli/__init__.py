@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -31,6 +32,28 @@ app = typer.Typer(
     help="Batch persona interviews for health research: the batch APIs of Anthropic, "
     "OpenAI and Google, on Prefect.",
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"interviews {version('interviews')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Options for every command."""
+
+
 run_commands.register(app)
 launch_commands.register(app)
 data_commands.register(app)

@@ -353,8 +353,23 @@ def sample_data(
     console.print(f"✓ {written:,} synthetic personas written to {out}")
 
 
-def models(provider: Provider = "anthropic") -> None:
+def models(
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", "-p", help="Only this provider (default: all four)."),
+    ] = None,
+) -> None:
     """List the catalog: models, batch support, prices and retirement dates."""
+    from interviews.catalog import PROVIDERS, check_provider
+
+    if provider is not None:
+        check_provider(provider)
+    for name in [provider] if provider else PROVIDERS:
+        _models_table(name)
+
+
+def _models_table(provider: str) -> None:
+    """One provider's models, then their notes."""
     from rich.table import Table
 
     from interviews.catalog import models_for
