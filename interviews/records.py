@@ -323,10 +323,12 @@ def write_records(
     # per record would cost more than building the record.
     tokens = [0, 0, 0, 0, 0]
     statuses: dict[str, int] = {}
-    # long-context tiers are chosen per request: what requests over one pay beyond base prices
-    batch_prices = make_record.prices
+    # long-context tiers are chosen per request: what requests over one pay beyond base prices,
+    # at the run's prices (batch or real time) and at real-time prices (for the comparison)
+    run_prices = make_record.prices
     realtime_prices = prices(context.model, batch=False, at=context.priced_at)
-    surcharges = [Decimal(0), Decimal(0)]  # batch, real time
+    tiered = bool(run_prices.tiers or realtime_prices.tiers)
+    surcharges = [Decimal(0), Decimal(0)]  # the run's, real time
     answered_before = _answered_offsets(previous) if previous is not None else {}
 
     # both closed below
@@ -370,8 +372,8 @@ def write_records(
             tokens[2] += usage.cache_read_tokens
             tokens[3] += usage.cache_write_tokens
             tokens[4] += usage.reasoning_tokens
-            if batch_prices.tiers:
-                surcharges[0] += batch_prices.surcharge(usage)
+            if tiered:
+                surcharges[0] += run_prices.surcharge(usage)
                 surcharges[1] += realtime_prices.surcharge(usage)
         error = outcome.error
         if status != OutcomeStatus.SUCCEEDED and error is not None and error.transient:
@@ -421,7 +423,7 @@ def write_records(
     summary.statuses.update(statuses)
     # base prices are per token, so the total usage's base cost is the sum of the requests'
     # (exact in Decimal, computed once here rather than once per record), plus the tiers'
-    summary.cost = batch_prices.flat_cost(summary.usage) + surcharges[0]
+    summary.cost = run_prices.flat_cost(summary.usage) + surcharges[0]
     summary.cost_realtime = realtime_prices.flat_cost(summary.usage) + surcharges[1]
     return summary
 

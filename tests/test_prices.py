@@ -126,3 +126,21 @@ def test_a_catalog_price_without_its_source_is_refused() -> None:
             {"provider": "anthropic", "id": "claude-x", "name": "X", "lifecycle": "active",
              "batch": True, "batch_input": 1, "batch_output": 2}
         )  # fmt: skip
+
+
+def test_real_time_tiers_count_in_the_summary_when_the_batch_prices_have_none() -> None:
+    """Before 2026-10-14 genai-prices has no batch price for Sonnet 4.5, so the batch price is
+    the catalog's (flat); the real-time comparison still pays the long-context tier."""
+    model = parse_model(
+        {"provider": "anthropic", "id": "claude-sonnet-4-5-20250929", "name": "X",
+         "lifecycle": "active", "batch": True, "batch_input": 1.5, "batch_output": 7.5,
+         "price_source": "a page"}
+    )  # fmt: skip
+    early = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    assert prices(model, batch=True, at=early).tiers == ()
+    outcome = answered(0)
+    outcome.usage = Usage(input_tokens=250_000, output_tokens=1_000)
+    context = RecordContext("anthropic", model, None, None, priced_at=early)
+    summary = write_records([outcome], index=None, context=context, interviews_dir=None)
+    assert summary.cost == Decimal("0.3825")  # 0.25 x $1.50 + 0.001 x $7.50, flat
+    assert summary.cost_realtime == Decimal("1.5225")  # 0.25 x $6 + 0.001 x $22.50: the tier
