@@ -20,6 +20,7 @@ from prefect.utilities.annotations import unmapped
 
 from flows.run_identity import holding_run
 from interviews.batch_types import BatchJob
+from interviews.costs import prices
 from interviews.datastore import local_input
 from interviews.errors import RunFailedError
 from interviews.ledger import ChunkRow
@@ -44,7 +45,7 @@ from tasks.convert import convert_results
 from tasks.download import download_results
 from tasks.preflight import preflight
 from tasks.prepare import prepare_batch, prepare_question
-from tasks.report import publish_report
+from tasks.report import publish_protocol_total, publish_report
 from tasks.retry import plan_retry
 from tasks.submit import submit_batch
 from tasks.wait import wait_batch
@@ -107,6 +108,7 @@ def _run_batch(params: BatchRunParameters, context: RunContext) -> dict[str, Any
         **result,
         "run_id": plan.run_id,
         "questions": questions,
+        "protocol": publish_protocol_total(plan.run_id, questions, context),
         "transcripts": context.dirs.shown(transcripts),
     }
 
@@ -224,7 +226,7 @@ def report_run(
     """
     consolidated = consolidate_records(plan.run_id, context.dirs)
     if summary is None:
-        summary = summarize_records(consolidated)
+        summary = summarize_records(consolidated, prices(plan.model, batch=mode == "batch"))
     report = RunReport(
         run_id=plan.run_id,
         provider=plan.provider,

@@ -57,7 +57,9 @@ class Usage:
     """Token usage of one request, as the provider bills it.
 
     `input_tokens` excludes cache reads and writes (Anthropic reports them apart);
-    `reasoning_tokens` are informational and already inside `output_tokens`.
+    `reasoning_tokens` are informational and already inside `output_tokens`;
+    `cache_write_1h_tokens` are the part of `cache_write_tokens` written for an hour
+    (Anthropic's `ttl: 1h`, priced higher than its 5-minute writes).
     """
 
     input_tokens: int = 0
@@ -65,6 +67,7 @@ class Usage:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -73,6 +76,17 @@ class Usage:
             self.cache_read_tokens + other.cache_read_tokens,
             self.cache_write_tokens + other.cache_write_tokens,
             self.reasoning_tokens + other.reasoning_tokens,
+            self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+        )
+
+    def uncached(self) -> Usage:
+        """The same request without prompt caching: cache reads and writes as plain input."""
+        return Usage(
+            self.input_tokens + self.cache_read_tokens + self.cache_write_tokens,
+            self.output_tokens,
+            0,
+            0,
+            self.reasoning_tokens,
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -83,6 +97,7 @@ class Usage:
             "cache_read_tokens": self.cache_read_tokens,
             "cache_write_tokens": self.cache_write_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
         }
 
 

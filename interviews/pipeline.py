@@ -113,7 +113,7 @@ def prepare_run(
         spec["protocol_sha256"] = file_sha256(local_input(params.protocol))
     if ledger.check_run(run_id, spec):
         return _stored_plan(ledger, run_id, model, resumed=True)
-    prepared = prepare_requests(params, dirs=dirs, chunk_dir=dirs.run(run_id), now=now)
+    prepared = prepare_requests(params, dirs=dirs, chunk_dir=dirs.run(run_id), now=now, mode=mode)
     est = estimate_prepared(model, prepared, params.max_tokens)
     expected = est.realtime if realtime else est.batch
     budget = None if params.max_cost_usd is None else Decimal(str(params.max_cost_usd))

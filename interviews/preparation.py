@@ -32,6 +32,7 @@ from interviews.spec import BatchRunParameters
 
 if TYPE_CHECKING:
     from interviews.ledger import Ledger
+    from interviews.providers.base import CacheMode
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,12 @@ def prepare_requests(
     chunk_stem: str | None = None,
     requests_path: Path | None = None,
     now: datetime | None = None,
+    mode: str = "batch",
 ) -> Prepared:
     """Validate the input, render prompts, write the canonical file and provider chunk files.
+
+    `mode` ("batch" or "realtime") decides how long a protocol's prompt prefix is asked to
+    stay cached (see `CacheMode`).
 
     Nothing is written under its final name unless every record is valid. `chunk_stem` may
     name the request file's stem as `{request_stem}` (prepare's `…_ready` copies). Inputs
@@ -208,7 +213,7 @@ def prepare_requests(
     """
     local = localize_inputs(params)
     try:
-        return _prepare_requests(local, dirs, chunk_dir, chunk_stem, requests_path, now)
+        return _prepare_requests(local, dirs, chunk_dir, chunk_stem, requests_path, now, mode)
     except InputError as exc:
         message = str(exc)
         for field in INPUT_FIELDS:
@@ -241,6 +246,7 @@ def _prepare_requests(
     chunk_stem: str | None,
     requests_path: Path | None,
     now: datetime | None,
+    mode: str,
 ) -> Prepared:
     """`prepare_requests` once its inputs are local files."""
     get_adapter_class(params.provider)  # an unknown provider fails before any file is made
@@ -262,7 +268,11 @@ def _prepare_requests(
         dirs.requests, params.provider, now or clock.now(), claim=dirs.claim
     )
     try:
-        prepared = _write_prepared(params, requests, path, chunk_dir, chunk_stem, protocol, model)
+        # a protocol resends its prefix with every question: worth caching (one question is not)
+        cache = mode if protocol is not None and len(protocol.turns) > 1 else None
+        prepared = _write_prepared(
+            params, requests, path, chunk_dir, chunk_stem, protocol, model, cache
+        )
     except BaseException:
         if path.exists() and path.stat().st_size == 0:
             dirs.remove(path)  # the name reserved for the request file, never written
@@ -279,8 +289,10 @@ def _write_prepared(
     chunk_stem: str | None,
     protocol: Any,
     model: ModelInfo,
+    cache: CacheMode,
 ) -> Prepared:
-    """Write the canonical request file at `path` and the provider's chunk files."""
+    """Write the canonical request file at `path` and the provider's chunk files (their
+    lines marked for prompt caching as `cache` says, unless the run turned caching off)."""
     adapter_cls = get_adapter_class(params.provider)
     chars = later_chars = 0
 
@@ -296,7 +308,11 @@ def _write_prepared(
         chunks = write_chunks(
             counted(_teed(requests, sink)),
             build_line=lambda r: adapter_cls.build_line(
-                r, model=model.id, max_tokens=params.max_tokens, endpoint=params.endpoint
+                r,
+                model=model.id,
+                max_tokens=params.max_tokens,
+                endpoint=params.endpoint,
+                cache=cache if params.prompt_cache else None,
             ),
             directory=chunk_dir,
             stem=(chunk_stem or f"{params.provider}_r0").format(request_stem=path.stem),

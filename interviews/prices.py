@@ -35,7 +35,9 @@ LIBRARY_PROVIDER = {
     "gemini": "google",
 }
 _BATCH = {"processing": "batch"}
-_FIELDS = ("input", "output", "cache_read", "cache_write")
+# Anthropic bills a one-hour cache write at twice the base input price (a five-minute one at
+# 1.25x); used where genai-prices gives no 1-hour write price. Only Anthropic reports such writes.
+HOUR_WRITE_FACTOR = Decimal(2)
 
 
 # Frozen: one object per model, mode and day is shared by every caller (lru_cache below).
@@ -45,13 +47,15 @@ class Prices:
 
     `tiers` are the long-context prices, highest threshold first: a request whose input
     (cache reads and writes included) is over a threshold pays that tier's prices on all its
-    tokens, as the providers bill it.
+    tokens, as the providers bill it. `cache_write_1h` prices the cache writes that live an
+    hour (Anthropic's `ttl: 1h`); `cache_write` prices every other cache write.
     """
 
     input: Decimal
     output: Decimal
     cache_read: Decimal
     cache_write: Decimal
+    cache_write_1h: Decimal
     tiers: tuple[tuple[int, Prices], ...] = ()
     source: str = "genai-prices"
 
@@ -76,7 +80,9 @@ class Prices:
         if usage.cache_read_tokens:
             total += usage.cache_read_tokens * self.cache_read
         if usage.cache_write_tokens:
-            total += usage.cache_write_tokens * self.cache_write
+            hour = usage.cache_write_1h_tokens
+            total += (usage.cache_write_tokens - hour) * self.cache_write
+            total += hour * self.cache_write_1h
         return total / MILLION
 
 
@@ -114,6 +120,7 @@ def _with_cache_prices(batch: Prices, standard: Prices) -> Prices:
         output=batch.output,
         cache_read=standard.cache_read,
         cache_write=standard.cache_write,
+        cache_write_1h=standard.cache_write_1h,
         tiers=tuple(
             (start, _with_cache_prices(tier, tiers.get(start, standard)))
             for start, tier in batch.tiers
@@ -151,6 +158,7 @@ def _from_library(price: Any) -> Prices:
         "output": price.output_mtok,
         "cache_read": price.cache_read_mtok,
         "cache_write": price.cache_write_mtok,
+        "cache_write_1h": price.cache_write_1h_mtok,
     }
     starts = sorted(
         {tier.start for value in values.values() for tier in getattr(value, "tiers", ())},
@@ -169,6 +177,11 @@ def _from_library(price: Any) -> Prices:
             else chosen["input"],
             cache_write=(
                 chosen["cache_write"] if chosen["cache_write"] is not None else chosen["input"]
+            ),
+            cache_write_1h=(
+                chosen["cache_write_1h"]
+                if chosen["cache_write_1h"] is not None
+                else chosen["input"] * HOUR_WRITE_FACTOR
             ),
             tiers=tiers,
         )
@@ -199,6 +212,7 @@ def _catalog_standard(model: ModelInfo) -> Prices:
         output=model.output,
         cache_read=model.cache_read if model.cache_read is not None else model.input,
         cache_write=model.cache_write if model.cache_write is not None else model.input,
+        cache_write_1h=model.input * HOUR_WRITE_FACTOR,
         source="models.toml",
     )
 
@@ -217,5 +231,6 @@ def _catalog_batch(model: ModelInfo, standard: Prices) -> Prices:
         output=model.batch_output,
         cache_read=standard.cache_read * scale,
         cache_write=standard.cache_write * scale,
+        cache_write_1h=standard.cache_write_1h * scale,
         source="models.toml",
     )

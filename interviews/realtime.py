@@ -29,6 +29,7 @@ from interviews.costs import Usage
 from interviews.jsonl import dumps_line, iter_jsonl
 from interviews.ledger import ChunkRow, Ledger
 from interviews.preparation import DataDirs
+from interviews.prices import Prices
 from interviews.providers.realtime import RealtimeAdapter, get_realtime_class
 from interviews.records import (
     ConvertSummary,
@@ -254,8 +255,13 @@ def interview_chunk(
     return len(lines)
 
 
-def summarize_records(path: Path) -> ConvertSummary:
-    """Tallies, tokens and cost of a run from its consolidated JSONL (streamed)."""
+def summarize_records(path: Path, rates: Prices) -> ConvertSummary:
+    """Tallies, tokens and cost of a run from its consolidated JSONL (streamed).
+
+    The uncached cost adds to the records' cost what their cache reads and writes would have
+    cost as plain input at `rates` (base prices: a record of a protocol holds the sum of
+    several requests' usage, whose long-context tiers it cannot tell apart).
+    """
     from decimal import Decimal
 
     summary = ConvertSummary()
@@ -269,4 +275,7 @@ def summarize_records(path: Path) -> ConvertSummary:
             summary.usage = summary.usage + Usage(**(usage or {}))
             summary.cost += Decimal(str(record.get("cost_usd") or 0))
     summary.cost_realtime = summary.cost
+    summary.cost_uncached = (
+        summary.cost + rates.flat_cost(summary.usage.uncached()) - rates.flat_cost(summary.usage)
+    )
     return summary

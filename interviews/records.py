@@ -54,6 +54,9 @@ class ConvertSummary:
     usage: Usage = field(default_factory=Usage)
     cost: Decimal = Decimal(0)
     cost_realtime: Decimal = Decimal(0)
+    # the same usage at the same prices had nothing been read from or written to the prompt
+    # cache: `cost_uncached - cost` is what caching saved (negative: writes never read back)
+    cost_uncached: Decimal = Decimal(0)
     unexpected_ids: list[str] = field(default_factory=list)
     kept_earlier_answers: int = 0
     retryable: list[str] = field(default_factory=list)
@@ -68,6 +71,7 @@ class ConvertSummary:
         self.usage = self.usage + other.usage
         self.cost += other.cost
         self.cost_realtime += other.cost_realtime
+        self.cost_uncached += other.cost_uncached
         self.unexpected_ids.extend(other.unexpected_ids)
         self.kept_earlier_answers += other.kept_earlier_answers
         self.retryable.extend(other.retryable)
@@ -184,6 +188,7 @@ class RecordMaker:
                 "cache_read_tokens": usage.cache_read_tokens,
                 "cache_write_tokens": usage.cache_write_tokens,
                 "reasoning_tokens": usage.reasoning_tokens,
+                "cache_write_1h_tokens": usage.cache_write_1h_tokens,
             },
             "cost_usd": None if usage is None else float(round(self._cost(usage, outcome), 8)),
             "error": None if error is None else error.as_dict(),
@@ -321,14 +326,14 @@ def write_records(
         folder = str(interviews_dir)
     # Tallies as plain ints, folded into the summary at the end: Counter and Usage arithmetic
     # per record would cost more than building the record.
-    tokens = [0, 0, 0, 0, 0]
+    tokens = [0, 0, 0, 0, 0, 0]
     statuses: dict[str, int] = {}
     # long-context tiers are chosen per request: what requests over one pay beyond base prices,
     # at the run's prices (batch or real time) and at real-time prices (for the comparison)
     run_prices = make_record.prices
     realtime_prices = prices(context.model, batch=False, at=context.priced_at)
     tiered = bool(run_prices.tiers or realtime_prices.tiers)
-    surcharges = [Decimal(0), Decimal(0)]  # the run's, real time
+    surcharges = [Decimal(0), Decimal(0), Decimal(0)]  # the run's, real time, uncached
     answered_before = _answered_offsets(previous) if previous is not None else {}
 
     # both closed below
@@ -372,9 +377,11 @@ def write_records(
             tokens[2] += usage.cache_read_tokens
             tokens[3] += usage.cache_write_tokens
             tokens[4] += usage.reasoning_tokens
+            tokens[5] += usage.cache_write_1h_tokens
             if tiered:
                 surcharges[0] += run_prices.surcharge(usage)
                 surcharges[1] += realtime_prices.surcharge(usage)
+                surcharges[2] += run_prices.surcharge(usage.uncached())
         error = outcome.error
         if status != OutcomeStatus.SUCCEEDED and error is not None and error.transient:
             summary.retryable.append(outcome.custom_id)
@@ -425,6 +432,7 @@ def write_records(
     # (exact in Decimal, computed once here rather than once per record), plus the tiers'
     summary.cost = run_prices.flat_cost(summary.usage) + surcharges[0]
     summary.cost_realtime = realtime_prices.flat_cost(summary.usage) + surcharges[1]
+    summary.cost_uncached = run_prices.flat_cost(summary.usage.uncached()) + surcharges[2]
     return summary
 
 

@@ -79,11 +79,16 @@ class RunReport:
     def _costs(self, ratio: Decimal | None) -> dict[str, Any]:
         """Money as strings with full precision: actual, estimate and their ratio."""
         s, rounded = self.summary, None if ratio is None else round(float(ratio), 4)
+        cache = {
+            "without_prompt_cache": str(s.cost_uncached),
+            "prompt_cache_saved": str(s.cost_uncached - s.cost),
+        }
         if self.mode == "realtime":
             return {
                 "actual_realtime": str(s.cost),
                 "estimate_realtime": str(self.estimate_batch),
                 "actual_over_estimate": rounded,
+                **cache,
             }
         return {
             "actual_batch": str(s.cost),
@@ -91,6 +96,7 @@ class RunReport:
             "saved": str(s.cost_realtime - s.cost),
             "estimate_batch": str(self.estimate_batch),
             "actual_over_estimate": rounded,
+            **cache,
         }
 
     def rows(self) -> list[tuple[str, str]]:
@@ -136,6 +142,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             )
         ),
         ("Tokens in / out", f"{usage['input_tokens']:,} / {usage['output_tokens']:,}"),
+        *_cache_rows(usage, cost),
         *_cost_rows(cost),
         *_problem_rows(summary),
         ("Actual / estimate", "n/a" if ratio is None else f"{ratio:.2f}×"),
@@ -175,6 +182,25 @@ def _problem_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             )
         )
     return rows
+
+
+def _cache_rows(usage: dict[str, Any], cost: dict[str, Any]) -> list[tuple[str, str]]:
+    """The prompt cache's lines, when it was used: tokens read and written, and what it saved
+    against the same usage with no cache (negative: writes that were never read back)."""
+    read, written = usage.get("cache_read_tokens", 0), usage.get("cache_write_tokens", 0)
+    if not (read or written) or "without_prompt_cache" not in cost:
+        return []
+    saved = Decimal(cost["prompt_cache_saved"])
+    uncached = money(Decimal(cost["without_prompt_cache"]), small=True)
+    verdict = (
+        f"saved {money(saved, small=True)}"
+        if saved >= 0
+        else f"cost {money(-saved, small=True)} more"
+    )
+    return [
+        ("Prompt cache", f"{read:,} tokens read, {written:,} written"),
+        ("Prompt cache saving", f"{verdict} (without caching: {uncached})"),
+    ]
 
 
 def _cost_rows(cost: dict[str, Any]) -> list[tuple[str, str]]:
@@ -242,3 +268,78 @@ def comparison_markdown(run_id: str, summaries: list[dict[str, Any]]) -> str:
     lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(row[c] for c in columns) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+_COST_FIELDS = (
+    "actual_batch",
+    "same_usage_at_realtime_prices",
+    "saved",
+    "estimate_batch",
+    "without_prompt_cache",
+    "prompt_cache_saved",
+)
+
+
+def protocol_total(run_id: str, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary of a batch protocol run from its questions' summaries (one run, and one
+    set of batches, per question): each question's outcome, and the tokens and costs summed
+    over the whole protocol."""
+    usage: dict[str, int] = {}
+    cost = dict.fromkeys(_COST_FIELDS, Decimal(0))
+    rows = []
+    for number, question in enumerate(questions, start=1):
+        for key, value in question["usage"].items():
+            usage[key] = usage.get(key, 0) + value
+        for key in _COST_FIELDS:
+            cost[key] += Decimal(question["cost_usd"].get(key, "0"))
+        rows.append(
+            {
+                "question": number,
+                "run_id": question["run_id"],
+                "requests": question["requests"],
+                "answered": question["statuses"].get(str(OutcomeStatus.SUCCEEDED), 0),
+                "cost_usd": question["cost_usd"]["actual_batch"],
+            }
+        )
+    estimate = cost["estimate_batch"]
+    return {
+        "run_id": run_id,
+        "provider": questions[0]["provider"] if questions else "",
+        "model": questions[0]["model"] if questions else "",
+        "questions": rows,
+        "usage": usage,
+        "cost_usd": {
+            **{key: str(value) for key, value in cost.items()},
+            "actual_over_estimate": round(float(cost["actual_batch"] / estimate), 4)
+            if estimate
+            else None,
+        },
+    }
+
+
+def protocol_rows(total: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) pairs of a protocol's one summary: a line per question, then the whole
+    protocol's tokens, prompt cache and cost."""
+    usage, cost = total["usage"], total["cost_usd"]
+    ratio = cost["actual_over_estimate"]
+    return [
+        ("Protocol run", total["run_id"]),
+        ("Provider / model", f"{total['provider']} / {total['model']}"),
+        *(
+            (
+                f"Question {row['question']}",
+                (
+                    f"{row['answered']:,} of {row['requests']:,} answered, "
+                    f"{money(Decimal(row['cost_usd']), small=True)} ({row['run_id']})"
+                ),
+            )
+            for row in total["questions"]
+        ),
+        (
+            "Tokens in / out",
+            f"{usage.get('input_tokens', 0):,} / {usage.get('output_tokens', 0):,}",
+        ),
+        *_cache_rows(usage, cost),
+        *_cost_rows(cost),
+        ("Actual / estimate", "n/a" if ratio is None else f"{ratio:.2f}×"),
+    ]

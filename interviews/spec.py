@@ -77,6 +77,14 @@ class BatchRunParameters(BaseModel):
         "batch per question, carrying the conversation so far. Empty: the single first "
         "question.",
     )
+    prompt_cache: bool = Field(
+        default=True,
+        title="Prompt caching",
+        description="With an interview protocol, mark each question's repeated prefix (the "
+        "persona and the conversation so far) for the provider's prompt cache: Anthropic "
+        "cache_control (1 h in batches), OpenAI prompt_cache_key; Gemini and Vertex AI cache "
+        "implicitly. The report shows the saving next to the uncached cost. Off: no marks.",
+    )
     openai_endpoint: Literal["/v1/chat/completions", "/v1/responses"] = Field(
         default="/v1/chat/completions",
         title="OpenAI endpoint",
@@ -218,4 +226,6 @@ class BatchRunParameters(BaseModel):
             spec["chunk_size"] = self.chunk_size
         if self.protocol is not None:  # likewise
             spec["protocol"] = self.protocol
+        if not self.prompt_cache:  # likewise: only when it changes the request lines
+            spec["prompt_cache"] = False
         return spec

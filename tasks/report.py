@@ -11,7 +11,13 @@ from prefect.cache_policies import NO_CACHE
 from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.jsonl import write_json
 from interviews.preparation import open_data_dir
-from interviews.report import RunReport, comparison_markdown, comparison_rows
+from interviews.report import (
+    RunReport,
+    comparison_markdown,
+    comparison_rows,
+    protocol_rows,
+    protocol_total,
+)
 from interviews.settings import get_settings
 from tasks.context import RunContext
 from tasks.events import emit_run_finished
@@ -90,3 +96,31 @@ def publish_comparison(
         table=comparison_rows(summaries), description=f"Targets of compare run {run_id}"
     )
     return result
+
+
+@task(cache_policy=NO_CACHE)
+@disk_full_is_clear_in_task
+def publish_protocol_total(
+    run_id: str, questions: list[dict[str, Any]], context: RunContext
+) -> dict[str, Any]:
+    """Write `runs/{run_id}/protocol_summary.json` and a table artifact: the whole batch
+    protocol in one summary (each question's outcome; tokens, prompt cache and cost summed).
+
+    Args:
+        run_id: the protocol's run id (its first question's).
+        questions: each question's run summary, in order.
+        context: where the run's files live.
+
+    Returns:
+        The protocol's summary (see `interviews.report.protocol_total`).
+    """
+    total = protocol_total(run_id, questions)
+    path = context.dirs.run(run_id) / "protocol_summary.json"
+    write_json(path, total)
+    context.dirs.publish(path)
+    create_table_artifact(
+        key=_artifact_key("protocol-report-", run_id),
+        table=[{"item": label, "value": value} for label, value in protocol_rows(total)],
+        description=f"Interview protocol {run_id}: every question, one total",
+    )
+    return total

@@ -77,6 +77,7 @@ def test_record_has_the_seed_fields_then_ours_in_order() -> None:
                 "cache_read_tokens": 0,
                 "cache_write_tokens": 0,
                 "reasoning_tokens": 0,
+                "cache_write_1h_tokens": 0,
             },
         ),
         ("cost_usd", float(round(cost, 8))),

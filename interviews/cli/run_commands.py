@@ -271,7 +271,7 @@ def run(
 
 def _print_summary(summary: dict[str, Any]) -> None:
     """The run's table (a comparison for a compare run), or what a detached run waits for."""
-    from interviews.report import comparison_rows, summary_rows
+    from interviews.report import comparison_rows, protocol_rows, summary_rows
 
     if "targets" in summary:
         print_table(f"Compare run {summary['run_id']}", comparison_rows(summary["targets"]))
@@ -287,9 +287,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"Run {summary['run_id']}: left alone, {summary['left_alone']} is working on it",
             highlight=False,
         )
-    elif "questions" in summary:  # an interview protocol in batch: one run per question
-        for number, question in enumerate(summary["questions"], start=1):
-            print_rows(f"Question {number}: run {question['run_id']}", summary_rows(question))
+    elif "protocol" in summary:  # an interview protocol in batch: one run per question
+        print_rows(
+            f"Interview protocol: run {summary['run_id']}", protocol_rows(summary["protocol"])
+        )
         console.print(f"Whole transcripts: {summary['transcripts']}", highlight=False)
     else:
         print_rows(f"Run summary: {summary['run_id']}", summary_rows(summary))

@@ -13,6 +13,13 @@ from interviews.emulator.answers import approx_tokens, compose_answer, conversat
 from interviews.emulator.clock import isoformat
 from interviews.emulator.faults import LineFault
 from interviews.emulator.ids import random_id, stable_id, stable_shuffle
+from interviews.emulator.prompt_cache import (
+    ANTHROPIC_LOOKBACK,
+    HOUR,
+    MINUTES_5,
+    CacheUse,
+    PromptCache,
+)
 
 MAX_REQUESTS = 100_000
 MAX_BODY_BYTES = 256 * 1024 * 1024
@@ -24,6 +31,10 @@ CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # From this API version on, sampling params are rejected even at default values (§0.2).
 SAMPLING_REJECTED_FROM = "2026-10-21"
 SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
+MAX_CACHE_BREAKPOINTS = 4
+# The shortest prefix Anthropic caches (1,024 tokens on Sonnet and Opus models; the emulator
+# uses it for every model).
+MIN_CACHE_TOKENS = 1024
 
 LineFaultLookup = Callable[[str], LineFault | None]
 
@@ -52,6 +63,8 @@ class Batch:
     ranks: list[int]
     done_times: list[float]
     cancel_initiated_at: float | None = None
+    cache: PromptCache | None = None
+    """The emulator's prompt cache, read and written as each request is done (None: off)."""
     ended_at: float | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
     """Result lines in download order; filled once, when the batch ends."""
@@ -104,7 +117,9 @@ class Batch:
             if fault is not None:
                 result = _forced_result(fault, self.id, custom_id)
             elif self.done_times[rank] <= cutoff:
-                result = _process(params, self.api_version, self.id, custom_id)
+                result = _process(
+                    params, self.api_version, self.id, custom_id, self.cache, self.done_times[rank]
+                )
             else:
                 result = {"type": unfinished}
             results.append({"custom_id": custom_id, "result": result})
@@ -139,8 +154,15 @@ class Batch:
         }
 
 
-def new_batch(body: Any, now: float, processing_seconds: float, api_version: str) -> Batch:
-    """Validate a create body like the real API does synchronously and build the batch."""
+def new_batch(
+    body: Any,
+    now: float,
+    processing_seconds: float,
+    api_version: str,
+    cache: PromptCache | None = None,
+) -> Batch:
+    """Validate a create body like the real API does synchronously and build the batch
+    (whose requests use `cache`, the emulator's prompt cache, when they are done)."""
     requests = body.get("requests") if isinstance(body, dict) else None
     if not isinstance(requests, list):
         raise BatchRequestError("requests: Field required")
@@ -177,6 +199,7 @@ def new_batch(body: Any, now: float, processing_seconds: float, api_version: str
         api_version=api_version,
         ranks=stable_shuffle(range(count), batch_id, "ranks"),
         done_times=[now + processing_seconds * (k + 1) / count for k in range(count)],
+        cache=cache,
     )
 
 
@@ -199,7 +222,42 @@ def validate_params(params: dict[str, Any], api_version: str) -> str | None:
         for name in SAMPLING_PARAMS:
             if name in params:
                 return f"{name}: Extra inputs are not permitted"
+    if len(_cache_blocks(params)[1]) > MAX_CACHE_BREAKPOINTS:
+        return (
+            f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
+            f"Found {len(_cache_blocks(params)[1])}."
+        )
     return None
+
+
+def _ttl(control: dict[str, Any]) -> float:
+    return HOUR if control.get("ttl") == "1h" else MINUTES_5
+
+
+def _cache_blocks(params: dict[str, Any]) -> tuple[list[str], list[tuple[int, float]]]:
+    """The prompt's text blocks in order (system, then each message's) and its cache
+    breakpoints: (block index, lifetime) of each `cache_control`, the top-level one (automatic
+    caching) marking the last block."""
+    blocks: list[str] = []
+    marks: list[tuple[int, float]] = []
+
+    def add(content: Any) -> None:
+        if isinstance(content, str):
+            blocks.append(content)
+            return
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, dict) and block.get("type") == "text":
+                blocks.append(str(block.get("text", "")))
+                if isinstance(block.get("cache_control"), dict):
+                    marks.append((len(blocks) - 1, _ttl(block["cache_control"])))
+
+    add(params.get("system"))
+    for message in params.get("messages") or ():
+        if isinstance(message, dict):
+            add(message.get("content"))
+    if isinstance(params.get("cache_control"), dict) and blocks:
+        marks.append((len(blocks) - 1, _ttl(params["cache_control"])))
+    return blocks, marks
 
 
 def _text(content: Any) -> str:
@@ -216,24 +274,36 @@ def _text(content: Any) -> str:
 
 
 def _process(
-    params: dict[str, Any], api_version: str, batch_id: str, custom_id: str
+    params: dict[str, Any],
+    api_version: str,
+    batch_id: str,
+    custom_id: str,
+    cache: PromptCache | None,
+    done_at: float,
 ) -> dict[str, Any]:
-    """The outcome of running one request: a `succeeded` message or an `errored` line."""
+    """The outcome of running one request, done at `done_at`: a `succeeded` message or an
+    `errored` line."""
     problem = validate_params(params, api_version)
     if problem is not None:
         return _errored("invalid_request_error", problem, batch_id, custom_id)
-    message = answer_message(params, custom_id, stable_id("msg_", batch_id, custom_id), "batch")
+    message_id = stable_id("msg_", batch_id, custom_id)
+    message = answer_message(params, custom_id, message_id, "batch", cache, done_at)
     return {"type": "succeeded", "message": message}
 
 
 def answer_message(
-    params: dict[str, Any], custom_id: str | None, message_id: str, service_tier: str
+    params: dict[str, Any],
+    custom_id: str | None,
+    message_id: str,
+    service_tier: str,
+    cache: PromptCache | None = None,
+    now: float = 0.0,
 ) -> dict[str, Any]:
     """The `Message` answering validated `params` (see `validate_params`) as its persona.
 
     Serves batches and `POST /v1/messages` alike: the answer comes from the system prompt, the
     last user message and `custom_id`, or for a real-time call (None) the conversation's
-    `conversation_seed`.
+    `conversation_seed`. Its usage bills the prompt cache's reads and writes at `now`.
     """
     system = _text(params.get("system"))
     turns = [(str(m.get("role")), _text(m.get("content"))) for m in params["messages"]]
@@ -254,13 +324,41 @@ def answer_message(
         "content": [{"type": "text", "text": answer}],
         "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": {
-            "input_tokens": approx_tokens(system + "".join(text for _, text in turns)),
-            "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "service_tier": service_tier,
+        "usage": _usage(params, output_tokens, service_tier, cache, now),
+    }
+
+
+def _usage(
+    params: dict[str, Any],
+    output_tokens: int,
+    service_tier: str,
+    cache: PromptCache | None,
+    now: float,
+) -> dict[str, Any]:
+    """The message's usage: input tokens apart from the cache's reads and writes."""
+    blocks, marks = _cache_blocks(params)
+    total = approx_tokens("".join(blocks))
+    use = CacheUse()
+    if cache is not None:
+        use = cache.use(
+            f"anthropic|{params['model']}",
+            blocks,
+            marks,
+            now=now,
+            min_tokens=MIN_CACHE_TOKENS,
+            lookback=ANTHROPIC_LOOKBACK,
+        )
+    hour = use.written if use.written_ttl >= HOUR else 0
+    return {
+        "input_tokens": total - use.read - use.written,
+        "output_tokens": output_tokens,
+        "cache_creation_input_tokens": use.written,
+        "cache_read_input_tokens": use.read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": use.written - hour,
+            "ephemeral_1h_input_tokens": hour,
         },
+        "service_tier": service_tier,
     }
 
 

@@ -98,7 +98,9 @@ async def create_batch(request: Request, state: EmulatorState) -> Response:
     version = request.headers.get("anthropic-version", SAMPLING_REJECTED_FROM)
     with state.lock:
         try:
-            batch = new_batch(body, state.now(), state.config.processing_seconds, version)
+            batch = new_batch(
+                body, state.now(), state.config.processing_seconds, version, state.prompt_cache
+            )
         except BatchRequestError as exc:
             raise EmulatedError(400, str(exc)) from exc
         _store(state)[batch.id] = batch
@@ -228,7 +230,9 @@ async def create_message(request: Request, state: EmulatorState) -> Response:
     problem = validate_params(params, version)
     if problem is not None:
         raise EmulatedError(400, problem)
-    message = answer_message(params, None, random_id("msg_"), "standard")
+    message = answer_message(
+        params, None, random_id("msg_"), "standard", state.prompt_cache, state.now()
+    )
     return json_response(message, headers={"request-id": random_id("req_")})
 
 

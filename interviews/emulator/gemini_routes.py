@@ -170,6 +170,8 @@ async def create_batch(request: Request, state: EmulatorState) -> Response:
             created_at=now,
             processing_seconds=state.config.processing_seconds,
             expiry_seconds=EXPIRY_SECONDS,
+            cache=state.prompt_cache,
+            service="gemini",
             expire_from_start=False,
             input_error=problem,
         )

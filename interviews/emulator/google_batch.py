@@ -26,6 +26,7 @@ from typing import Any
 from interviews.emulator.faults import LineFault
 from interviews.emulator.google_requests import Rejection, check, generate
 from interviews.emulator.ids import stable_shuffle
+from interviews.emulator.prompt_cache import PromptCache
 
 PENDING, RUNNING, CANCELLING = "PENDING", "RUNNING", "CANCELLING"
 SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED = "SUCCEEDED", "PARTIALLY_SUCCEEDED", "FAILED"
@@ -91,6 +92,10 @@ class BatchRun:
     positions: dict[str, list[int]] = field(default_factory=dict)
     outcomes: list[Outcome] | None = None
     """One per item, in input order, once the run has ended (None before, and if FAILED)."""
+    cache: PromptCache | None = None
+    """The emulator's prompt cache, read and written as each request is done (None: off)."""
+    service: str = "gemini"
+    """`gemini` or `vertex`: each service caches apart."""
 
     def __post_init__(self) -> None:
         self.updated_at = self.created_at
@@ -212,7 +217,9 @@ class BatchRun:
                 outcomes.append(Outcome(done, error=rejection))
             else:
                 seed = f"{self.id}\x1f{item.key}\x1f{index}"
-                response = generate(item.request, item.key, self.model, seed)
+                response = generate(
+                    item.request, item.key, self.model, seed, self.cache, done, self.service
+                )
                 outcomes.append(Outcome(done, response=response))
         if phase == SUCCEEDED and any(o.error is not None for o in outcomes):
             phase = PARTIALLY_SUCCEEDED

@@ -27,4 +27,4 @@ async def generate_content(
     if (rejection := check(body)) is not None:
         raise EmulatedError(400, rejection.message)
     # A fresh response id per call, as the real API gives.
-    return generate(body, None, model, random_token(24))
+    return generate(body, None, model, random_token(24), state.prompt_cache, state.now(), provider)

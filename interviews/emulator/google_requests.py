@@ -13,6 +13,7 @@ from typing import Any
 
 from interviews.emulator.answers import approx_tokens, compose_answer, conversation_seed
 from interviews.emulator.ids import stable_token
+from interviews.emulator.prompt_cache import MINUTES_5, PromptCache, gemini_min_tokens
 
 # maxOutputTokens must be in [1, 65536] on current Gemini models (2.5 and later).
 MAX_OUTPUT_TOKENS = 65_536
@@ -85,8 +86,10 @@ def check(request: dict[str, Any]) -> Rejection | None:
     return None
 
 
-def conversation(request: dict[str, Any]) -> tuple[str, str, str, list[tuple[str, str]]]:
-    """(system text, last user text, all prompt text, (role, text) turns) of a request.
+def conversation(request: dict[str, Any]) -> tuple[str, str, list[str], list[tuple[str, str]]]:
+    """(system text, last user text, prompt text blocks, (role, text) turns) of a request;
+    the blocks are the system text and each content's, in order (the cached prefixes end
+    between them).
 
     A content without a role is the user's, as the API reads it.
     """
@@ -94,8 +97,8 @@ def conversation(request: dict[str, Any]) -> tuple[str, str, str, list[tuple[str
     contents = [c for c in get(request, "contents") or [] if isinstance(c, dict)]
     turns = [(str(c.get("role") or "user"), _text(c)) for c in contents]
     users = [text for role, text in turns if role == "user"]
-    every = system + "".join(text for _, text in turns)
-    return system, (users[-1] if users else ""), every, turns
+    blocks = [system, *(text for _, text in turns)]
+    return system, (users[-1] if users else ""), blocks, turns
 
 
 def model_id(model: str) -> str:
@@ -112,16 +115,23 @@ def _thoughts(request: dict[str, Any], model: str, seed: str) -> int:
 
 
 def generate(
-    request: dict[str, Any], custom_id: str | None, model: str, seed: str
+    request: dict[str, Any],
+    custom_id: str | None,
+    model: str,
+    seed: str,
+    cache: PromptCache | None = None,
+    now: float = 0.0,
+    service: str = "gemini",
 ) -> dict[str, Any]:
     """A `GenerateContentResponse` (camelCase JSON) answering `request` as its persona.
 
     Serves batches and real-time `:generateContent` alike. The answer depends only on the
     request and `custom_id`, or for a real-time call (None) the conversation's
     `conversation_seed`; `seed` (batch id + key, or a per-call token) keeps the response id
-    stable but distinct.
+    stable but distinct. Its cached tokens are the prefix `cache` holds at `now` for
+    `service` (implicit caching).
     """
-    system, question, every, turns = conversation(request)
+    system, question, blocks, turns = conversation(request)
     answer = compose_answer(system, question, custom_id or conversation_seed(system, turns))
     tokens = approx_tokens(answer)
     limit = get(get(request, "generationConfig"), "maxOutputTokens")
@@ -129,13 +139,23 @@ def generate(
     if isinstance(limit, int) and limit < tokens:
         answer, tokens, finish = answer[: limit * 4], limit, "MAX_TOKENS"
     version = model_id(model)
-    prompt = approx_tokens(every)
+    prompt = approx_tokens("".join(blocks))
     thoughts = _thoughts(request, version, seed)
     usage: dict[str, Any] = {
         "promptTokenCount": prompt,
         "candidatesTokenCount": tokens,
         "totalTokenCount": prompt + tokens + thoughts,
     }
+    if cache is not None:
+        use = cache.use(
+            f"{service}|{version}",
+            blocks,
+            [(len(blocks) - 1, MINUTES_5)],
+            now=now,
+            min_tokens=gemini_min_tokens(version),
+        )
+        if use.read:  # the API leaves out a zero count
+            usage["cachedContentTokenCount"] = use.read
     if thoughts:
         usage["thoughtsTokenCount"] = thoughts
     return {

@@ -28,6 +28,7 @@ import orjson
 from interviews.emulator.faults import LineFault
 from interviews.emulator.ids import HEX, random_token, stable_shuffle, stable_token
 from interviews.emulator.openai_requests import check, execute
+from interviews.emulator.prompt_cache import PromptCache
 
 MAX_REQUESTS = 50_000
 MAX_INPUT_BYTES = 200 * 1024 * 1024
@@ -203,6 +204,8 @@ class Batch:
     final_counts: dict[str, int] | None = None
     usage: dict[str, Any] = field(default_factory=lambda: _usage(0, 0, 0))
     """`BatchUsage`: zero until the batch ends, then the sum over successful requests."""
+    cache: PromptCache | None = None
+    """The emulator's prompt cache, read and written as each request is done (None: off)."""
 
     @property
     def expires_at(self) -> float:
@@ -266,7 +269,9 @@ class Batch:
                 failed.append(forced_line(fault, self.id, custom_id))
             elif self.done_times[rank] <= cutoff:
                 seed = f"{self.id}\x1f{custom_id}"
-                outcome = execute(self.endpoint, body, custom_id, seed, self.done_times[rank])
+                outcome = execute(
+                    self.endpoint, body, custom_id, seed, self.done_times[rank], self.cache
+                )
                 line = _response_line(self.id, custom_id, outcome.status_code, outcome.body)
                 (succeeded if outcome.status_code == 200 else failed).append(line)
                 tokens[0] += outcome.input_tokens
@@ -351,8 +356,10 @@ def new_batch(
     output_expires_seconds: int | None,
     now: float,
     processing_seconds: float,
+    cache: PromptCache | None = None,
 ) -> Batch:
-    """A `validating` batch over an already parsed input file."""
+    """A `validating` batch over an already parsed input file (whose requests use `cache`,
+    the emulator's prompt cache, when they are done)."""
     batch_id = "batch_" + random_token(32, HEX)
     count = len(parsed.custom_ids)
     ranks = stable_shuffle(range(count), batch_id, "ranks")
@@ -375,6 +382,7 @@ def new_batch(
         done_times=[now + processing_seconds * (k + 1) / count for k in range(count)] or [now],
         rejected_before=[0, *accumulate(rejected_by_rank)],
         positions={custom_id: index for index, custom_id in enumerate(parsed.custom_ids)},
+        cache=cache,
     )
 
 

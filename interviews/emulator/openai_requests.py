@@ -12,6 +12,7 @@ from typing import Any
 
 from interviews.emulator.answers import approx_tokens, compose_answer, conversation_seed
 from interviews.emulator.ids import HEX, stable_token
+from interviews.emulator.prompt_cache import DAY, PromptCache
 
 CHAT = "/v1/chat/completions"
 RESPONSES = "/v1/responses"
@@ -22,6 +23,11 @@ _REASONING_MODEL = re.compile(r"^(?:gpt-5(?!-chat)|o\d)")
 _SAMPLING_PARAMS = ("temperature", "top_p")
 # The Responses API refuses tiny output budgets (observed message, see `_responses_problem`).
 MIN_OUTPUT_TOKENS = 16
+
+
+# Implicit prompt caching: prompts from 1,024 tokens, cached in whole 128-token blocks.
+MIN_CACHE_TOKENS = 1024
+CACHE_BLOCK_TOKENS = 128
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,15 @@ def check(endpoint: str, body: dict[str, Any]) -> Rejection | None:
 
 
 def execute(
-    endpoint: str, body: dict[str, Any], custom_id: str | None, seed: str, created: float
+    endpoint: str,
+    body: dict[str, Any],
+    custom_id: str | None,
+    seed: str,
+    created: float,
+    cache: PromptCache | None = None,
 ) -> Outcome:
     """Run one request finished at `created`: a batch line's or a real-time call's body.
+    Its cached tokens are the prompt prefix `cache` holds then (implicit caching).
 
     The answer depends only on the request and `custom_id` (the same request in another batch
     gets the same answer); a real-time call has no custom_id (None), so the conversation's
@@ -82,8 +94,8 @@ def execute(
     if rejection is not None:
         return Outcome(400, rejection.body())
     if endpoint == CHAT:
-        return _chat_completion(body, custom_id, seed, created)
-    return _response(body, custom_id, seed, created)
+        return _chat_completion(body, custom_id, seed, created, cache)
+    return _response(body, custom_id, seed, created, cache)
 
 
 def _integer_problem(body: dict[str, Any], name: str, minimum: int) -> Rejection | None:
@@ -193,6 +205,23 @@ class _Conversation:
     """All prompt text, for the token count."""
     turns: list[tuple[str, str]]
     """(role, text) of the user and assistant messages, in order."""
+    blocks: list[str]
+    """The prompt text of each message (instructions first), whose prefixes are cached."""
+
+    def cached_tokens(self, model: str, cache: PromptCache | None, now: float) -> int:
+        """The prompt's tokens read from `cache` at `now` (implicit caching: the prompt is
+        written with one breakpoint at its end; see interviews/emulator/prompt_cache.py)."""
+        if cache is None or not self.blocks:
+            return 0
+        use = cache.use(
+            f"openai|{model}",
+            self.blocks,
+            [(len(self.blocks) - 1, DAY)],
+            now=now,
+            min_tokens=MIN_CACHE_TOKENS,
+            granularity=CACHE_BLOCK_TOKENS,
+        )
+        return use.read
 
 
 def _conversation(items: list[Any], instructions: str | None = None) -> _Conversation:
@@ -208,11 +237,11 @@ def _conversation(items: list[Any], instructions: str | None = None) -> _Convers
         if m.get("role") in ("user", "assistant")
     ]
     users = [text for role, text in turns if role == "user"]
-    every = "".join(_text(m.get("content")) for m in messages)
+    blocks = [_text(m.get("content")) for m in messages]
     system = systems[0] if systems else ""
     if instructions:
-        system, every = instructions, instructions + every
-    return _Conversation(system, users[-1] if users else "", every, turns)
+        system, blocks = instructions, [instructions, *blocks]
+    return _Conversation(system, users[-1] if users else "", "".join(blocks), turns, blocks)
 
 
 def _answer(chat: _Conversation, custom_id: str | None, limit: int | None) -> tuple[str, int, bool]:
@@ -226,7 +255,11 @@ def _answer(chat: _Conversation, custom_id: str | None, limit: int | None) -> tu
 
 
 def _chat_completion(
-    body: dict[str, Any], custom_id: str | None, seed: str, created: float
+    body: dict[str, Any],
+    custom_id: str | None,
+    seed: str,
+    created: float,
+    cache: PromptCache | None,
 ) -> Outcome:
     chat = _conversation(body["messages"])
     model = str(body["model"])
@@ -234,6 +267,7 @@ def _chat_completion(
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     answer, completion_tokens, truncated = _answer(chat, custom_id, limit)
     prompt_tokens = approx_tokens(chat.every)
+    cached = chat.cached_tokens(model, cache, created)
     completion = {
         "id": "chatcmpl-" + stable_token(29, seed, "chatcmpl"),
         "object": "chat.completion",
@@ -256,7 +290,11 @@ def _chat_completion(
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {
+                "cached_tokens": cached,
+                "cache_write_tokens": 0,
+                "audio_tokens": 0,
+            },
             "completion_tokens_details": {
                 "reasoning_tokens": 0,
                 "audio_tokens": 0,
@@ -270,7 +308,13 @@ def _chat_completion(
     return Outcome(200, completion, prompt_tokens, completion_tokens)
 
 
-def _response(body: dict[str, Any], custom_id: str | None, seed: str, created: float) -> Outcome:
+def _response(
+    body: dict[str, Any],
+    custom_id: str | None,
+    seed: str,
+    created: float,
+    cache: PromptCache | None,
+) -> Outcome:
     given = body["input"]
     items = given if isinstance(given, list) else [{"role": "user", "content": str(given)}]
     instructions = body.get("instructions")
@@ -278,6 +322,7 @@ def _response(body: dict[str, Any], custom_id: str | None, seed: str, created: f
     model = str(body["model"])
     answer, output_tokens, truncated = _answer(chat, custom_id, body.get("max_output_tokens"))
     input_tokens = approx_tokens(chat.every)
+    cached = chat.cached_tokens(model, cache, created)
     status = "incomplete" if truncated else "completed"
     effort = None
     if is_reasoning_model(model):
@@ -322,7 +367,7 @@ def _response(body: dict[str, Any], custom_id: str | None, seed: str, created: f
         "truncation": "disabled",
         "usage": {
             "input_tokens": input_tokens,
-            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
             "output_tokens": output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": input_tokens + output_tokens,

@@ -394,6 +394,7 @@ async def create_batch(request: Request, state: EmulatorState) -> Response:
             output_expires_seconds=seconds,
             now=state.now(),
             processing_seconds=state.config.processing_seconds,
+            cache=state.prompt_cache,
         )
         _batches(state)[batch.id] = batch
         stats = state.stats(PROVIDER)
@@ -476,7 +477,7 @@ async def _run_realtime(request: Request, state: EmulatorState, endpoint: str) -
             "previous_response_id",
             "previous_response_not_found",
         )
-    outcome = execute(endpoint, body, None, random_token(24), state.now())
+    outcome = execute(endpoint, body, None, random_token(24), state.now(), state.prompt_cache)
     if outcome.status_code != 200:
         error = outcome.body["error"]
         raise OpenAIError(outcome.status_code, error["message"], error["param"], error["code"])

@@ -10,6 +10,7 @@ from typing import Any
 from interviews.emulator.clock import Clock
 from interviews.emulator.faults import Faults, HttpFault, LineFault
 from interviews.emulator.gcs import GcsObjects
+from interviews.emulator.prompt_cache import PromptCache
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class EmulatorState:
         self._stats: dict[str, ProviderStats] = {}
         self.gcs: GcsObjects | None = None
         """Where Vertex jobs read input and write predictions; set by whoever starts GCS."""
+        self.prompt_cache = PromptCache()
+        """The prompt prefixes every provider holds (interviews/emulator/prompt_cache.py)."""
         self._reset_hooks: list[Callable[[], None]] = []
         # Uploads seen by other servers (GCS) are counted under their own lock: the GCS thread
         # reports them while a Vertex call may hold `lock` and wait on that same thread.
@@ -198,3 +201,4 @@ class EmulatorState:
                 self._external_uploads.clear()
             self.faults = Faults()
             self.config = self._default_config
+            self.prompt_cache.clear()

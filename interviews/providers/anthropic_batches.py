@@ -37,7 +37,7 @@ from interviews.batch_types import (
 from interviews.costs import Usage, token_counts
 from interviews.errors import ForeignBatchError, UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
-from interviews.providers.base import BatchAdapter, BatchTag, FoundBatch, gone_is_fine
+from interviews.providers.base import BatchAdapter, BatchTag, CacheMode, FoundBatch, gone_is_fine
 from interviews.providers.sdk_errors import sdk_errors
 from interviews.redaction import register_secret
 from interviews.requests import CanonicalRequest
@@ -62,6 +62,7 @@ _USAGE_KEYS = (
     "output_tokens",
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
+    ("cache_creation", "ephemeral_1h_input_tokens"),
 )
 _SUCCEEDED = OutcomeStatus.SUCCEEDED  # a module global is found faster than an enum member
 
@@ -151,6 +152,17 @@ def _sdk_errors(action: str) -> Iterator[None]:
         yield
 
 
+def _usage(counts: list[int] | None) -> Usage | None:
+    """Our usage from the message's counts (None: unusable counts, so the cost is unknown;
+    so are 1-hour cache writes beyond all cache writes)."""
+    if counts is None:
+        return None
+    fresh, output, read, written, hour = counts
+    if hour > written:
+        return None
+    return Usage(fresh, output, read, written, 0, hour)
+
+
 def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
     """Normalize one result line `{"custom_id", "result": {...}}`.
 
@@ -174,7 +186,7 @@ def outcome_from_line(value: dict[str, Any]) -> RequestOutcome:
             _SUCCEEDED,
             text,
             message.get("stop_reason"),
-            None if counts is None else Usage(*counts),  # None: unusable counts, cost unknown
+            _usage(counts),
             None,
             message.get("model"),
         )
@@ -289,19 +301,35 @@ class AnthropicBatchAdapter(BatchAdapter):
 
     @staticmethod
     def build_line(
-        request: CanonicalRequest, *, model: str, max_tokens: int, endpoint: str | None = None
+        request: CanonicalRequest,
+        *,
+        model: str,
+        max_tokens: int,
+        endpoint: str | None = None,
+        cache: CacheMode = None,
     ) -> dict[str, Any]:
         """`{"custom_id", "params"}` as `anthropic.types.messages.batch_create_params.Request`
-        (Anthropic has one endpoint, so `endpoint` is unused)."""
-        return {
-            "custom_id": request.custom_id,
-            "params": {
-                "model": model,
-                "max_tokens": max_tokens,
-                "system": request.system_message,
-                "messages": [{"role": "user", "content": request.first_question}],
-            },
+        (Anthropic has one endpoint, so `endpoint` is unused).
+
+        With `cache`, the system prompt carries a `cache_control` breakpoint and the request a
+        top-level one (automatic caching: a breakpoint on the last block, so each question
+        reads the conversation its previous question wrote). A batch's entries live an hour,
+        as Anthropic advises for batches (the next question's batch comes after this one
+        ends); a real-time conversation's five minutes, the cheaper write.
+        """
+        params: dict[str, Any] = {
+            "model": model,
+            "max_tokens": max_tokens,
+            "system": request.system_message,
+            "messages": [{"role": "user", "content": request.first_question}],
         }
+        if cache is not None:
+            marker = {"type": "ephemeral", "ttl": "1h" if cache == "batch" else "5m"}
+            params["system"] = [
+                {"type": "text", "text": request.system_message, "cache_control": marker}
+            ]
+            params["cache_control"] = marker
+        return {"custom_id": request.custom_id, "params": params}
 
     @staticmethod
     def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import orjson
 
@@ -75,6 +75,14 @@ class BatchTag:
         return base64.b32encode(hashlib.sha256(seed).digest()).decode()[:8]
 
 
+# How a request line asks the provider to cache its prompt prefix, for an interview protocol
+# whose every question resends the persona and the conversation so far: "batch" keeps the
+# prefix between one question's batch and the next (hours), "realtime" for the minutes of a
+# conversation held at once; None asks for nothing (providers with implicit caching still
+# cache). Each adapter marks it the way its provider documents (see `build_line`).
+CacheMode = Literal["batch", "realtime"] | None
+
+
 @dataclass(frozen=True)
 class FoundBatch:
     """A provider batch that may be the one an interrupted create call made.
@@ -102,11 +110,19 @@ class BatchAdapter(ABC):
     @staticmethod
     @abstractmethod
     def build_line(
-        request: CanonicalRequest, *, model: str, max_tokens: int, endpoint: str | None = None
+        request: CanonicalRequest,
+        *,
+        model: str,
+        max_tokens: int,
+        endpoint: str | None = None,
+        cache: CacheMode = None,
     ) -> dict[str, Any]:
         """The provider-ready request line for one canonical request (pure, no network).
 
-        `endpoint` selects among a provider's endpoints where it has several (OpenAI).
+        `endpoint` selects among a provider's endpoints where it has several (OpenAI);
+        `cache` marks the prompt for caching (Anthropic: `cache_control`; OpenAI:
+        `prompt_cache_key`; Gemini and Vertex AI cache implicitly, with nothing to mark).
+        `continue_line` keeps the marks as the conversation grows.
         """
 
     @staticmethod

@@ -24,7 +24,14 @@ from interviews.batch_types import (
 )
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer, dumps_line
-from interviews.providers.base import BatchAdapter, BatchTag, FoundBatch, gone_is_fine, label_value
+from interviews.providers.base import (
+    BatchAdapter,
+    BatchTag,
+    CacheMode,
+    FoundBatch,
+    gone_is_fine,
+    label_value,
+)
 from interviews.providers.google_common import (
     JOB_STATE_MAP,
     answered_outcome,
@@ -188,9 +195,15 @@ class GeminiBatchAdapter(BatchAdapter):
 
     @staticmethod
     def build_line(
-        request: CanonicalRequest, *, model: str, max_tokens: int, endpoint: str | None = None
+        request: CanonicalRequest,
+        *,
+        model: str,
+        max_tokens: int,
+        endpoint: str | None = None,
+        cache: CacheMode = None,
     ) -> dict[str, Any]:
-        """`{"key", "request": GenerateContentRequest}` (the file-input line format)."""
+        """`{"key", "request": GenerateContentRequest}` (the file-input line format). Gemini
+        caches a repeated prompt prefix implicitly, so `cache` adds nothing."""
         return {
             "key": request.custom_id,
             "request": {

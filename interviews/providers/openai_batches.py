@@ -30,7 +30,7 @@ from interviews.batch_types import (
 from interviews.costs import Usage, token_counts
 from interviews.errors import UnknownBatchStatusError, is_transient_status
 from interviews.jsonl import atomic_writer
-from interviews.providers.base import BatchAdapter, BatchTag, FoundBatch, gone_is_fine
+from interviews.providers.base import BatchAdapter, BatchTag, CacheMode, FoundBatch, gone_is_fine
 from interviews.providers.sdk_errors import sdk_errors
 from interviews.redaction import register_secret
 from interviews.requests import CanonicalRequest
@@ -143,23 +143,25 @@ _CHAT_USAGE = (
     "completion_tokens",
     ("prompt_tokens_details", "cached_tokens"),
     ("completion_tokens_details", "reasoning_tokens"),
+    ("prompt_tokens_details", "cache_write_tokens"),
 )
 _RESPONSES_USAGE = (
     "input_tokens",
     "output_tokens",
     ("input_tokens_details", "cached_tokens"),
     ("output_tokens_details", "reasoning_tokens"),
+    ("input_tokens_details", "cache_write_tokens"),
 )
 
 
 def _usage(usage: object, keys: tuple) -> Usage | None:
-    """Our usage from OpenAI's (whose input count includes the cached tokens), or None when
-    its counts are unusable (the cost is then unknown)."""
+    """Our usage from OpenAI's (whose input count includes the tokens read from and written
+    to the prompt cache), or None when its counts are unusable (the cost is then unknown)."""
     counts = token_counts(usage, keys)
-    if counts is None or counts[2] > counts[0]:  # more cached than input: not a real usage
+    if counts is None or counts[2] + counts[4] > counts[0]:  # more cached than input: unreal
         return None
-    prompt, completion, cached, reasoning = counts
-    return Usage(prompt - cached, completion, cached, 0, reasoning)
+    prompt, completion, cached, reasoning, written = counts
+    return Usage(prompt - cached - written, completion, cached, written, reasoning)
 
 
 def _responses_outcome(custom_id: str, body: dict[str, Any]) -> RequestOutcome:
@@ -273,9 +275,19 @@ class OpenAIBatchAdapter(BatchAdapter):
 
     @staticmethod
     def build_line(
-        request: CanonicalRequest, *, model: str, max_tokens: int, endpoint: str | None = None
+        request: CanonicalRequest,
+        *,
+        model: str,
+        max_tokens: int,
+        endpoint: str | None = None,
+        cache: CacheMode = None,
     ) -> dict[str, Any]:
-        """One `{"custom_id", "method", "url", "body"}` line for the chosen endpoint."""
+        """One `{"custom_id", "method", "url", "body"}` line for the chosen endpoint.
+
+        OpenAI caches a repeated prompt prefix implicitly; with `cache`, the body's
+        `prompt_cache_key` (the interview's custom id, the same for each of its questions)
+        routes every question of one interview to where its prefix is cached.
+        """
         url = endpoint or CHAT
         if url == CHAT:
             body: dict[str, Any] = {
@@ -297,6 +309,8 @@ class OpenAIBatchAdapter(BatchAdapter):
             raise ValueError(
                 f"unsupported OpenAI batch endpoint {url!r}; use {CHAT} or {RESPONSES}"
             )
+        if cache is not None:
+            body["prompt_cache_key"] = request.custom_id
         return {"custom_id": request.custom_id, "method": "POST", "url": url, "body": body}
 
     @staticmethod

@@ -32,7 +32,7 @@ from interviews.batch_types import (
 )
 from interviews.errors import UnknownBatchStatusError
 from interviews.jsonl import atomic_writer
-from interviews.providers.base import BatchAdapter, BatchTag, FoundBatch, label_value
+from interviews.providers.base import BatchAdapter, BatchTag, CacheMode, FoundBatch, label_value
 from interviews.providers.google_common import (
     JOB_STATE_MAP,
     answered_outcome,
@@ -207,10 +207,16 @@ class VertexBatchAdapter(BatchAdapter):
 
     @staticmethod
     def build_line(
-        request: CanonicalRequest, *, model: str, max_tokens: int, endpoint: str | None = None
+        request: CanonicalRequest,
+        *,
+        model: str,
+        max_tokens: int,
+        endpoint: str | None = None,
+        cache: CacheMode = None,
     ) -> dict[str, Any]:
         """`{"request": GenerateContentRequest}` with the custom id in `labels` (the model is
-        set on the job, so `model` is unused here)."""
+        set on the job, so `model` is unused here). Vertex AI caches a repeated prompt prefix
+        implicitly, even in batch jobs, so `cache` adds nothing."""
         return {
             "request": {
                 "contents": [{"role": "user", "parts": [{"text": request.first_question}]}],
