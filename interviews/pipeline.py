@@ -275,7 +275,9 @@ def prepare_turn(
                             continue
                         history.seek(offset)
                         answer = orjson.loads(history.readline())["transcript"][-1]["content"]
-                        carried = adapter_cls.continue_line(orjson.loads(line), answer, later[0])
+                        carried = adapter_cls.continue_line(
+                            orjson.loads(line), answer, later[0], last=len(later) == 1
+                        )
                         yield (
                             custom_id,
                             dumps_line(carried),

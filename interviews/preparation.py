@@ -268,8 +268,7 @@ def _prepare_requests(
         dirs.requests, params.provider, now or clock.now(), claim=dirs.claim
     )
     try:
-        # a protocol resends its prefix with every question: worth caching (one question is not)
-        cache = mode if protocol is not None and len(protocol.turns) > 1 else None
+        cache = cache_mode(len(protocol.turns) if protocol else 1, mode)
         prepared = _write_prepared(
             params, requests, path, chunk_dir, chunk_stem, protocol, model, cache
         )
@@ -279,6 +278,19 @@ def _prepare_requests(
         raise
     dirs.publish(path, *(f for chunk in prepared.chunks for f in (chunk.path, chunk.index_path)))
     return prepared
+
+
+def cache_mode(turns: int, mode: str) -> CacheMode:
+    """Whether an interview of `turns` questions asks for prompt caching, and for how long.
+
+    A cache write costs more than plain input (Anthropic: 2x for an hour, 1.25x for five
+    minutes) and a read a tenth of it, and the last question writes nothing (see
+    `continue_line`). So a single question never pays (nothing reads its prefix); in batch,
+    whose one-hour entries cost 2x, two questions lose about a tenth of the first prompt and
+    three or more save; in real time, two questions already save.
+    """
+    needed = 3 if mode == "batch" else 2
+    return ("batch" if mode == "batch" else "realtime") if turns >= needed else None
 
 
 def _write_prepared(

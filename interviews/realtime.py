@@ -99,13 +99,14 @@ async def _converse(
     turns: list[dict[str, str]] = []
     usage = Usage()
     outcome = await adapter.answer(line, model=model)
-    for asked, question in itertools.pairwise(questions):
+    for number, (asked, question) in enumerate(itertools.pairwise(questions), start=2):
         if outcome.status is not OutcomeStatus.SUCCEEDED:
             break
         text = outcome.text or ""
         turns += [{"role": "user", "content": asked}, {"role": "assistant", "content": text}]
         usage = usage + outcome.usage
-        line = adapter.batch_adapter.continue_line(line, text, question)
+        last = number == len(questions)
+        line = adapter.batch_adapter.continue_line(line, text, question, last=last)
         outcome = await adapter.answer(line, model=model)
         outcome.conversation = Conversation(list(turns), usage, question)
     return outcome

@@ -332,11 +332,28 @@ class AnthropicBatchAdapter(BatchAdapter):
         return {"custom_id": request.custom_id, "params": params}
 
     @staticmethod
-    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
-        """The line with `answer` and `question` appended to `params.messages`."""
+    def continue_line(
+        line: dict[str, Any], answer: str, question: str, *, last: bool = False
+    ) -> dict[str, Any]:
+        """The line with `answer` and `question` appended to `params.messages`.
+
+        A cached line keeps its breakpoints, so each question reads what the one before wrote
+        and writes the conversation for the next. The `last` question only reads: its
+        breakpoint moves from the end of the prompt (automatic caching) to the end of the
+        previous question, whose prefix is already cached, so nothing new is written.
+        """
         params = line["params"]
+        earlier = params["messages"]
+        marker = params.get("cache_control")
+        if last and marker is not None:
+            *before, asked = earlier
+            content = asked["content"]
+            text = content if isinstance(content, str) else content[0]["text"]
+            block = {"type": "text", "text": text, "cache_control": marker}
+            earlier = [*before, {**asked, "content": [block]}]
+            params = {key: value for key, value in params.items() if key != "cache_control"}
         messages = [
-            *params["messages"],
+            *earlier,
             {"role": "assistant", "content": answer},
             {"role": "user", "content": question},
         ]

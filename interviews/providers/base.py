@@ -127,12 +127,16 @@ class BatchAdapter(ABC):
 
     @staticmethod
     @abstractmethod
-    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+    def continue_line(
+        line: dict[str, Any], answer: str, question: str, *, last: bool = False
+    ) -> dict[str, Any]:
         """`line` (a request line of this provider) carried one turn further: the model's
         `answer` to it, then the interviewer's next `question` (a new line; `line` is kept).
 
         This is how an interview protocol goes on: in batch mode each question's batch is built
         from the previous one's lines, in real time each call from the previous call's line.
+        `last`: no question follows, so nothing needs writing to the prompt cache (a cache
+        write costs more than plain input; see the Anthropic adapter).
         """
 
     @abstractmethod

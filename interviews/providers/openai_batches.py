@@ -314,7 +314,9 @@ class OpenAIBatchAdapter(BatchAdapter):
         return {"custom_id": request.custom_id, "method": "POST", "url": url, "body": body}
 
     @staticmethod
-    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+    def continue_line(
+        line: dict[str, Any], answer: str, question: str, *, last: bool = False
+    ) -> dict[str, Any]:
         """The line with `answer` and `question` appended: to `messages` (Chat Completions),
         or to `input` as a list of messages (Responses; a first question is a plain string)."""
         body = line["body"]

@@ -230,7 +230,9 @@ class VertexBatchAdapter(BatchAdapter):
         return f"{self._prefix}/{label_value(tag.run_id)}/{label_value(tag.chunk_key)}/{leaf}"
 
     @staticmethod
-    def continue_line(line: dict[str, Any], answer: str, question: str) -> dict[str, Any]:
+    def continue_line(
+        line: dict[str, Any], answer: str, question: str, *, last: bool = False
+    ) -> dict[str, Any]:
         """The line with `answer` (role `model`) and `question` appended to `contents`."""
         return {**line, "request": continue_request(line["request"], answer, question)}
 
