@@ -3,6 +3,7 @@ rounds, with the same transcript in the record either way."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -77,6 +78,7 @@ def test_three_question_protocol_gives_the_same_transcript_in_batch_and_real_tim
         "proto-q3",
     ]
     assert batches == 3  # one batch per question, each carrying the conversation so far
+    _check_prompt_cache(provider, summary, realtime, batch_dir)
     assert realtime["ok"] and calls == 3 * COUNT  # one call per question and persona
     in_batch, in_realtime = _records(batch_dir), _records(realtime_dir)
     assert len(in_batch) == COUNT and in_batch.keys() == in_realtime.keys()
@@ -103,6 +105,32 @@ def test_three_question_protocol_gives_the_same_transcript_in_batch_and_real_tim
     lines = (batch_dir / "runs" / "proto" / "transcripts.jsonl").read_bytes().splitlines()
     finals = {orjson.loads(line)["custom_id"]: orjson.loads(line) for line in lines}
     assert finals == in_batch
+
+
+def _check_prompt_cache(provider: str, summary: dict, realtime: dict, batch_dir: Path) -> None:
+    """Both modes read the conversation back from the prompt cache; the batch protocol has one
+    total, the sum of its questions, with its cache saving against the uncached cost."""
+    total = summary["protocol"]
+    assert total == orjson.loads(
+        (batch_dir / "runs" / "proto" / "protocol_summary.json").read_bytes()
+    )
+    for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
+        assert total["usage"][key] == sum(q["usage"][key] for q in summary["questions"])
+    costs = total["cost_usd"]
+    assert Decimal(costs["actual_batch"]) == sum(
+        Decimal(q["cost_usd"]["actual_batch"]) for q in summary["questions"]
+    )
+    for usage, cost in ((total["usage"], costs), (realtime["usage"], realtime["cost_usd"])):
+        assert usage["cache_read_tokens"] > 0
+        actual = Decimal(cost.get("actual_batch") or cost["actual_realtime"])
+        assert Decimal(cost["without_prompt_cache"]) - actual == Decimal(cost["prompt_cache_saved"])
+    if provider == "anthropic":  # written for an hour in batch, five minutes in real time
+        hour = total["usage"]["cache_write_tokens"]
+        assert hour > 0 and total["usage"]["cache_write_1h_tokens"] == hour
+        assert realtime["usage"]["cache_write_tokens"] > 0
+        assert realtime["usage"]["cache_write_1h_tokens"] == 0
+    else:  # implicit caching: writes are not billed
+        assert total["usage"]["cache_write_tokens"] == realtime["usage"]["cache_write_tokens"] == 0
 
 
 def test_protocol_batch_round_goes_on_only_with_interviews_that_answered(
