@@ -6,19 +6,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import orjson
 import pytest
 
 from interviews.catalog import get_model
 from interviews.costs import Usage, prices
 from interviews.emulator.anthropic_batches import validate_params
-from interviews.preparation import cache_mode
+from interviews.preparation import cache_mode, open_data_dir, prepare_requests
 from interviews.providers.anthropic_batches import AnthropicBatchAdapter
 from interviews.providers.anthropic_batches import outcome_from_line as anthropic_outcome
 from interviews.providers.openai_batches import CHAT, RESPONSES, OpenAIBatchAdapter
 from interviews.providers.openai_batches import outcome_from_line as openai_outcome
 from interviews.report import protocol_rows, protocol_total, summary_rows
 from interviews.requests import CanonicalRequest
+from interviews.spec import BatchRunParameters
+from tests.conftest import SAMPLE
+from tests.test_protocol import YAML as PROTOCOL
 
 REQUEST = CanonicalRequest(
     custom_id="interview_7",
@@ -185,3 +190,25 @@ def test_a_cache_that_cost_more_says_so() -> None:
     assert rows["Prompt cache saving"] == "cost $0.0500 more (without caching: $0.2500)"
     no_cache = summary | {"usage": {"input_tokens": 1, "output_tokens": 1}}
     assert "Prompt cache" not in dict(summary_rows(no_cache))
+
+
+def test_a_run_without_prompt_caching_marks_nothing(tmp_path: Path) -> None:
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text(PROTOCOL)  # three questions: a batch protocol worth caching
+    dirs = open_data_dir(str(tmp_path / "data"))
+    marked = {}
+    for cache in (True, False):
+        params = BatchRunParameters(
+            provider="anthropic",
+            personas=str(SAMPLE),
+            count=2,
+            protocol=str(protocol),
+            prompt_cache=cache,
+        )
+        chunk_dir = tmp_path / f"chunks_{cache}"
+        prepared = prepare_requests(params, dirs=dirs, chunk_dir=chunk_dir)
+        line = orjson.loads(prepared.chunks[0].path.read_bytes().splitlines()[0])
+        marked[cache] = "cache_control" in line["params"]
+        # turning caching off changes the requests, so it is part of the run's identity
+        assert ("prompt_cache" in params.spec("sha")) is (not cache)
+    assert marked == {True: True, False: False}

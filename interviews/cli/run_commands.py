@@ -175,6 +175,14 @@ def run(
     system_template: SystemTemplate = None,
     question_template: QuestionTemplate = None,
     protocol: ProtocolOpt = None,
+    prompt_cache: Annotated[
+        bool,
+        typer.Option(
+            "--prompt-cache/--no-prompt-cache",
+            help="With a protocol, mark each question's repeated prefix for the provider's "
+            "prompt cache (the report shows the saving).",
+        ),
+    ] = True,
     openai_endpoint: OpenAIEndpoint = "/v1/chat/completions",
     max_rounds: Annotated[
         int, typer.Option(help="Retry rounds for requests that failed for a passing reason.")
@@ -241,6 +249,7 @@ def run(
         system_template=str(system_template) if system_template else None,
         question_template=str(question_template) if question_template else None,
         protocol=str(protocol) if protocol else None,
+        prompt_cache=prompt_cache,
         run_id=run_id,
         credentials_block=credentials_block,
         data_dir=str(data_dir) if data_dir else None,
