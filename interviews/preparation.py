@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 from interviews import clock
 from interviews.catalog import ModelInfo, get_model
 from interviews.chunking import ChunkFile, write_chunks
-from interviews.costs import Estimate, estimate, estimate_tokens
+from interviews.costs import Estimate
 from interviews.datastore import RemoteMirror, is_remote, local_input, local_path, mirror_for
 from interviews.errors import ConfigurationError, InputError
 from interviews.jsonl import atomic_writer, dumps_line, sweep_orphans
@@ -339,18 +339,10 @@ def _write_prepared(
 
 
 def estimate_prepared(model: ModelInfo, prepared: Prepared, max_tokens: int) -> Estimate:
-    """Estimate a prepared run: input from the rendered prompts, output at the seed's
-    2,000 tokens per answer (or `max_tokens`, if lower).
+    """Estimate a prepared run from its rendered prompts (see interviews/estimation.py)."""
+    from interviews.estimation import PromptSizes, estimate_sizes
 
-    In an interview protocol every question resends the conversation so far: question k
-    carries the prompts, k - 1 answers and the questions before it.
-    """
-    per_answer = min(max_tokens, 2000)
-    count, turns = prepared.request_count, prepared.turns
-    resent_answers = per_answer * count * turns * (turns - 1) // 2
-    input_tokens = (
-        estimate_tokens(prepared.input_chars) * turns
-        + resent_answers
-        + estimate_tokens(prepared.later_chars) * (turns - 1)  # asked, then resent
+    sizes = PromptSizes(
+        prepared.request_count, prepared.input_chars, prepared.turns, prepared.later_chars
     )
-    return estimate(model, count, input_tokens, per_answer * count * turns)
+    return estimate_sizes(model, sizes, max_tokens=max_tokens)

@@ -79,6 +79,24 @@ def created_file(child: pexpect.spawn) -> Path:
     return Path(child.match.group(1))
 
 
+def _data_estimate(count: int, start: int) -> str:
+    """The launcher's cost line for Claude Sonnet 5.5 and `count` sample personas from `start`."""
+    from interviews.costs import money
+
+    est = _estimate(count, start)
+    line = f"{money(est.realtime)} real-time, {money(est.batch)} batch"
+    assert line != "$0.36 real-time, $0.18 batch"
+    return line
+
+
+def _estimate(count: int, start: int):
+    from interviews.catalog import get_model
+    from interviews.estimation import estimate_sizes, measure_personas
+
+    sizes = measure_personas(SAMPLE, count=count, start_index=start)
+    return estimate_sizes(get_model("anthropic", "claude-sonnet-5-5"), sizes, max_tokens=2048)
+
+
 def test_typed_answers_prepare_a_batch_and_send_nothing(emu, control, data_dir: Path) -> None:
     child = spawn_launch(["--data-dir", str(data_dir)], launch_env(emu))
     child.expect("Provider:")
@@ -93,7 +111,9 @@ def test_typed_answers_prepare_a_batch_and_send_nothing(emu, control, data_dir: 
     child.send("7" + ENTER)
     child.expect("Start at persona index:")
     child.send("3" + ENTER)
-    child.expect(re.escape("$0.36 real-time, $0.18 batch"))  # as `interviews estimate`
+    # estimated from personas 3-9's own prompts, as `interviews estimate --personas` does (a
+    # fixed 3,000 tokens in per interview made it $0.36 / $0.18)
+    child.expect(re.escape(_data_estimate(7, 3)))
     child.expect(re.escape("💡 Batch API Available!"))
     child.expect(re.escape("- 50% cost savings"))
     child.expect(re.escape("- ~24 hour turnaround time"))
@@ -183,7 +203,10 @@ def test_typed_no_to_batch_then_no_to_the_run_prepares_nothing(emu, data_dir: Pa
     child.send(ENTER)
     child.expect(re.escape("Use Batch API?"))
     child.send("no" + ENTER)
-    child.expect(re.escape("Run 2 interviews now in real time (about $0.05)?"))
+    from interviews.costs import money
+
+    about = money(_estimate(2, 0).realtime)  # from the two personas' prompts
+    child.expect(re.escape(f"Run 2 interviews now in real time (about {about})?"))
     child.send("no" + ENTER)
     child.expect("Cancelled: nothing was prepared or sent.")
     child.expect(pexpect.EOF)
@@ -209,7 +232,7 @@ def test_yes_with_flags_prepares_without_a_terminal(data_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Estimate: 4 interviews with Claude" in out
-    assert "$0.10 real-time, $0.05 batch" in out
+    assert _data_estimate(4, 0) in out
     assert "💡 Batch API Available!" not in out  # --batch answered it
     [path] = (data_dir / "batch_requests").glob("batch_request_anthropic_*.jsonl")
     assert f"✓ Created batch request file: {path}" in out

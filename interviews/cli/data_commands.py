@@ -279,52 +279,99 @@ def estimate(
     provider: Provider = "anthropic",
     model: ModelOpt = None,
     personas: Annotated[
-        Path | None, typer.Option("--personas", help="Estimate from this personas file.")
+        Path | None,
+        typer.Option("--personas", help="Estimate from this personas file's rendered prompts."),
     ] = None,
-    count: Annotated[int | None, typer.Option(help="Number of interviews.")] = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            help="Number of interviews (with --personas: the first N from --start-index)."
+        ),
+    ] = None,
+    start_index: Annotated[int, typer.Option(help="With --personas: the first persona.")] = 0,
     input_tokens: Annotated[
-        int | None, typer.Option(help="Input tokens per interview (default: 3000, or measured).")
+        int | None,
+        typer.Option(help="Input tokens per interview (default: measured, or 3000)."),
     ] = None,
     output_tokens: Annotated[
-        int | None, typer.Option(help="Output tokens per interview (default: 2000).")
+        int | None, typer.Option(help="Output tokens per answer (default: 2000).")
     ] = None,
+    max_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 2048,
     system_template: SystemTemplate = None,
     question_template: QuestionTemplate = None,
+    protocol: ProtocolOpt = None,
+    count_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--count-tokens",
+            help="With --personas: have the provider's count-tokens endpoint count the first "
+            "20 requests (free; needs the key) instead of 4 characters per token.",
+        ),
+    ] = False,
+    credentials_block: Annotated[
+        str | None,
+        typer.Option(help="With --count-tokens: saved credentials block (default: env var)."),
+    ] = None,
 ) -> None:
-    """Estimate the cost of a run at real-time and batch prices."""
+    """Estimate the cost of a run at real-time and batch prices.
+
+    With --personas, input tokens come from the prompts the run would send (rendered from the
+    templates or protocol; 4 characters per token, or counted by the provider with
+    --count-tokens); with --count alone, 3,000 in per interview.
+    """
+    from dataclasses import replace
+
     from interviews import costs
     from interviews.catalog import check_provider, get_model
+    from interviews.estimation import APPROXIMATION, estimate_sizes, measure_personas
     from interviews.spec import DEFAULT_MODEL
 
     check_provider(provider)
     info = get_model(provider, model or DEFAULT_MODEL[provider])
-    if (personas is None) == (count is None):
-        raise InputError("pass exactly one of --personas FILE or --count N")
+    if personas is None and count is None:
+        raise InputError("pass --personas FILE (estimate from its prompts) or --count N")
+    if count_tokens and personas is None:
+        raise InputError("--count-tokens counts the prompts of --personas FILE; pass it too")
     if count is not None and count < 1:
         raise InputError(f"--count must be >= 1, got {count}")
-    out_each = costs.DEFAULT_OUTPUT_TOKENS if output_tokens is None else output_tokens
+    out_each = (
+        min(max_tokens, costs.DEFAULT_OUTPUT_TOKENS) if output_tokens is None else output_tokens
+    )
     if personas is not None:
-        from interviews.personas import iter_personas
-        from interviews.prompts import Prompts
-
-        prompts = Prompts.load(system_template, question_template)
-        count, chars = 0, 0
-        for record in iter_personas(personas):
-            system, question = prompts.render(record, source=str(personas))
-            count += 1
-            chars += len(system) + len(question)
-        total_in = (
-            count * input_tokens if input_tokens is not None else costs.estimate_tokens(chars)
+        sizes = measure_personas(
+            personas,
+            count=count,
+            start_index=start_index,
+            system_template=system_template,
+            question_template=question_template,
+            protocol=protocol,
         )
+        if input_tokens is not None:  # the user's own figure for each first prompt wins
+            sizes = replace(sizes, input_chars=input_tokens * 4 * sizes.count)
+        elif count_tokens:
+            sizes = _provider_counts(sizes, provider, info.id, credentials_block, max_tokens)
+        est = estimate_sizes(info, sizes, max_tokens=max_tokens, output_tokens=out_each)
+        count = sizes.count
+        asks = f", {sizes.turns} questions each" if sizes.turns > 1 else ""
+        if input_tokens is not None:
+            basis = f"{input_tokens:,} tokens in per interview (given)"
+        elif count_tokens:
+            scaled = "" if len(sizes.sample) == count else ", the rest scaled by characters"
+            basis = f"{len(sizes.sample):,} first prompts counted by {provider}{scaled}"
+        else:
+            basis = APPROXIMATION
+        source = f"{count:,} interviews from {personas}{asks}; input: {basis}"
     else:
+        assert count is not None
         in_each = costs.DEFAULT_INPUT_TOKENS if input_tokens is None else input_tokens
-        total_in = count * in_each
-    est = costs.estimate(info, count, total_in, count * out_each)
+        est = costs.estimate(info, count, count * in_each, count * out_each)
+        source = f"{in_each:,} tokens in per interview ({'given' if input_tokens else 'assumed'})"
     share = f"{est.savings / est.realtime:.0%}" if est.realtime else "0%"
     print_rows(
         f"Estimate: {count:,} interviews with {info.label()}",
         [
             ("Tokens in / out", f"{est.input_tokens:,} / {est.output_tokens:,}"),
+            ("Based on", f"{source}; {out_each:,} tokens out per answer"),
             ("Real-time", costs.money(est.realtime)),
             ("Batch", costs.money(est.batch)),
             ("Savings", f"{costs.money(est.savings)} ({share})"),
@@ -337,6 +384,17 @@ def estimate(
         verb = "retired" if info.is_retired() else "retires"
         use = f"; use {info.successor} for new runs" if info.successor else ""
         console.print(f"[yellow]note:[/yellow] {info.name} {verb} on {info.retires}{use}")
+
+
+def _provider_counts(
+    sizes: Any, provider: str, model: str, credentials_block: str | None, max_tokens: int
+) -> Any:
+    """`sizes` with its first prompts counted by the provider's count-tokens endpoint."""
+    from blocks.credentials import resolve_credentials
+    from interviews.estimation import count_with_provider
+
+    adapter = resolve_credentials(provider, credentials_block).get_adapter()
+    return count_with_provider(sizes, adapter, model, max_tokens=max_tokens)
 
 
 def sample_data(

@@ -410,8 +410,10 @@ def _dialogue(
     """Every question, in the guide's order; returns (model, personas, count, start, batch)."""
     from interviews.catalog import PROVIDERS, check_provider
     from interviews.cli.data_commands import estimate
-    from interviews.costs import DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS, money
+    from interviews.costs import money
+    from interviews.estimation import estimate_sizes, measure_personas
     from interviews.settings import require_credentials
+    from interviews.spec import DEFAULT_MAX_TOKENS
 
     if provider is None:
         provider = asker.select(
@@ -461,12 +463,14 @@ def _dialogue(
         )
 
     console.print(
-        f"Personas {start_index}–{start_index + count - 1} of {personas} "
-        f"({DEFAULT_INPUT_TOKENS:,} tokens in, {DEFAULT_OUTPUT_TOKENS:,} out per interview, "
-        "as `interviews estimate`)",
+        f"Personas {start_index}–{start_index + count - 1} of {personas}, estimated from their "
+        "prompts as `interviews estimate --personas` does",
         highlight=False,
     )
-    estimate(provider=provider, model=info.id, count=count)  # the same table and numbers
+    # the same table and numbers as the command
+    estimate(
+        provider=provider, model=info.id, personas=personas, count=count, start_index=start_index
+    )
 
     if batch is None:
         if refusal is None and info.batch:
@@ -477,13 +481,10 @@ def _dialogue(
                 console.print(f"Batch API not available: {refusal}", highlight=False)
             batch = False
         if not batch:
-            from interviews import costs
-
             require_credentials(provider, credentials_block)  # before asking to spend
 
-            est = costs.estimate(
-                info, count, count * DEFAULT_INPUT_TOKENS, count * DEFAULT_OUTPUT_TOKENS
-            )
+            sizes = measure_personas(personas, count=count, start_index=start_index)
+            est = estimate_sizes(info, sizes, max_tokens=DEFAULT_MAX_TOKENS)
             go = asker.confirm(
                 f"Run {count} interviews now in real time (about {money(est.realtime)})?",
                 True,

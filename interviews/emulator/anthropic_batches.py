@@ -222,10 +222,10 @@ def validate_params(params: dict[str, Any], api_version: str) -> str | None:
         for name in SAMPLING_PARAMS:
             if name in params:
                 return f"{name}: Extra inputs are not permitted"
-    if len(_cache_blocks(params)[1]) > MAX_CACHE_BREAKPOINTS:
+    if len(cache_blocks(params)[1]) > MAX_CACHE_BREAKPOINTS:
         return (
             f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
-            f"Found {len(_cache_blocks(params)[1])}."
+            f"Found {len(cache_blocks(params)[1])}."
         )
     return None
 
@@ -234,7 +234,7 @@ def _ttl(control: dict[str, Any]) -> float:
     return HOUR if control.get("ttl") == "1h" else MINUTES_5
 
 
-def _cache_blocks(params: dict[str, Any]) -> tuple[list[str], list[tuple[int, float]]]:
+def cache_blocks(params: dict[str, Any]) -> tuple[list[str], list[tuple[int, float]]]:
     """The prompt's text blocks in order (system, then each message's) and its cache
     breakpoints: (block index, lifetime) of each `cache_control`, the top-level one (automatic
     caching) marking the last block."""
@@ -336,7 +336,7 @@ def _usage(
     now: float,
 ) -> dict[str, Any]:
     """The message's usage: input tokens apart from the cache's reads and writes."""
-    blocks, marks = _cache_blocks(params)
+    blocks, marks = cache_blocks(params)
     total = approx_tokens("".join(blocks))
     use = CacheUse()
     if cache is not None:

@@ -33,6 +33,7 @@ from interviews.emulator.routing import (
     read_json,
 )
 from interviews.emulator.state import EmulatorState
+from interviews.emulator.token_counts import anthropic_tokens
 
 PROVIDER = "anthropic"
 _ERROR_TYPES = {
@@ -236,11 +237,23 @@ async def create_message(request: Request, state: EmulatorState) -> Response:
     return json_response(message, headers={"request-id": random_id("req_")})
 
 
+async def count_tokens(request: Request, state: EmulatorState) -> Response:
+    """POST /v1/messages/count_tokens: `{"input_tokens"}`, as the request would be billed."""
+    params = await read_json(request)
+    if not isinstance(params, dict):
+        raise EmulatedError(400, "The request body must be a JSON object.")
+    for name in ("model", "messages"):
+        if name not in params:
+            raise EmulatedError(400, f"{name}: Field required")
+    return json_response({"input_tokens": anthropic_tokens(params)})
+
+
 def anthropic_app(state: EmulatorState) -> Starlette:
     """The Anthropic sub-app, to mount at `/anthropic`."""
     base = "/v1/messages/batches"
     routes = [
         ProviderRoute("POST", "/v1/messages", create_message),
+        ProviderRoute("POST", "/v1/messages/count_tokens", count_tokens),
         ProviderRoute("POST", base, create_batch),
         ProviderRoute("GET", base, list_batches),
         ProviderRoute("GET", base + "/{batch_id}", retrieve_batch),

@@ -57,6 +57,7 @@ from interviews.emulator.routing import (
     route_path,
 )
 from interviews.emulator.state import EmulatorState
+from interviews.emulator.token_counts import google_tokens
 
 _BATCH_LIST_DEFAULT, _BATCH_LIST_MAX = 50, 1000
 _NO_CALLER = (
@@ -242,12 +243,23 @@ async def generate(request: Request, state: EmulatorState) -> Response:
     return json_response(await generate_content(request, state, PROVIDER, model))
 
 
+async def count_tokens(request: Request, state: EmulatorState) -> Response:
+    """POST /{ver}/models/{model}:countTokens: `{"totalTokens"}` of the contents (or of a
+    `generateContentRequest`), as they would be billed."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise EmulatedError(400, "Invalid JSON payload: the body must be an object.")
+    tokens, _ = google_tokens(body)
+    return json_response({"totalTokens": tokens})
+
+
 def gemini_routes() -> list[ProviderRoute]:
     """The batch, file and real-time routes under every served API version."""
     routes = []
     for v in VERSIONS:
         routes += [
             ProviderRoute("POST", f"/{v}/models/{{model}}:generateContent", generate),
+            ProviderRoute("POST", f"/{v}/models/{{model}}:countTokens", count_tokens),
             ProviderRoute("POST", f"/{v}/models/{{model}}:batchGenerateContent", create_batch),
             ProviderRoute("GET", f"/{v}/batches", list_batches),
             # `{id}:verb` routes come first: the plain `{id}` pattern would swallow them.

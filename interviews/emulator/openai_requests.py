@@ -237,11 +237,16 @@ def _conversation(items: list[Any], instructions: str | None = None) -> _Convers
         if m.get("role") in ("user", "assistant")
     ]
     users = [text for role, text in turns if role == "user"]
-    blocks = [_text(m.get("content")) for m in messages]
-    system = systems[0] if systems else ""
-    if instructions:
-        system, blocks = instructions, [instructions, *blocks]
+    system = instructions or (systems[0] if systems else "")
+    blocks = prompt_blocks(messages, instructions)
     return _Conversation(system, users[-1] if users else "", "".join(blocks), turns, blocks)
+
+
+def prompt_blocks(items: list[Any], instructions: str | None = None) -> list[str]:
+    """The prompt text of each chat message or Responses input item (`instructions` first):
+    what is billed as input, and whose prefixes are cached."""
+    blocks = [_text(m.get("content")) for m in items if isinstance(m, dict)]
+    return [instructions, *blocks] if instructions else blocks
 
 
 def _answer(chat: _Conversation, custom_id: str | None, limit: int | None) -> tuple[str, int, bool]:

@@ -41,6 +41,7 @@ from interviews.emulator.routing import (
     read_json,
 )
 from interviews.emulator.state import EmulatorState
+from interviews.emulator.token_counts import openai_tokens
 
 PROVIDER = "openai"
 # Every endpoint `batches.create` accepts (`batch_create_params.endpoint`); the emulator runs
@@ -494,11 +495,20 @@ async def responses(request: Request, state: EmulatorState) -> Response:
     return await _run_realtime(request, state, RESPONSES)
 
 
+async def count_input_tokens(request: Request, state: EmulatorState) -> Response:
+    """POST /v1/responses/input_tokens: the input tokens a Responses request would be billed."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise OpenAIError(400, "The request body must be a JSON object.")
+    return json_response({"object": "response.input_tokens", "input_tokens": openai_tokens(body)})
+
+
 def openai_app(state: EmulatorState) -> Starlette:
     """The OpenAI sub-app, to mount at `/openai` (SDK `base_url=<url>/openai/v1`)."""
     routes = [
         ProviderRoute("POST", CHAT, chat_completions),
         ProviderRoute("POST", RESPONSES, responses),
+        ProviderRoute("POST", RESPONSES + "/input_tokens", count_input_tokens),
         ProviderRoute("POST", "/v1/files", upload_file),
         ProviderRoute("GET", "/v1/files", list_files),
         ProviderRoute("GET", "/v1/files/{file_id}", retrieve_file),

@@ -35,6 +35,7 @@ from interviews.emulator.routing import (
     read_json,
 )
 from interviews.emulator.state import EmulatorState
+from interviews.emulator.token_counts import google_tokens
 from interviews.emulator.vertex_jobs import EXPIRY_SECONDS, VertexJob, new_job_id, parse_input
 
 PROVIDER = "vertex"
@@ -287,12 +288,22 @@ async def generate(request: Request, state: EmulatorState) -> Response:
     return json_response({**response, "createTime": isoformat(state.now())})
 
 
+async def count_tokens(request: Request, state: EmulatorState) -> Response:
+    """POST …/publishers/google/models/{model}:countTokens: tokens and billable characters."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise EmulatedError(400, "Invalid JSON payload: the body must be an object.")
+    tokens, chars = google_tokens(body)
+    return json_response({"totalTokens": tokens, "totalBillableCharacters": chars})
+
+
 def vertex_routes() -> list[ProviderRoute]:
     """The job and real-time routes under every served API version."""
     routes = []
     for version in VERSIONS:
         model = f"/{version}/projects/{{project}}/locations/{{location}}/publishers/google/models"
         routes.append(ProviderRoute("POST", model + "/{model}:generateContent", generate))
+        routes.append(ProviderRoute("POST", model + "/{model}:countTokens", count_tokens))
         base = f"/{version}/projects/{{project}}/locations/{{location}}/batchPredictionJobs"
         routes += [
             ProviderRoute("POST", base, create_job),

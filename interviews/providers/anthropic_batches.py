@@ -388,6 +388,15 @@ class AnthropicBatchAdapter(BatchAdapter):
             self._client.models.retrieve(model)
         return f"GET /v1/models/{model}"
 
+    def count_input_tokens(self, line: dict[str, Any], model: str) -> int:
+        """`POST /v1/messages/count_tokens` with the line's system prompt and messages."""
+        params = line["params"]
+        with _sdk_errors("token count"):
+            counted = self._client.messages.count_tokens(
+                model=model, system=params["system"], messages=params["messages"]
+            )
+        return counted.input_tokens
+
     def retrieve(self, batch_id: str) -> BatchJob:
         """One `GET /v1/messages/batches/{id}`."""
         with _sdk_errors(f"retrieve of batch {batch_id}"):

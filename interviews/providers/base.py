@@ -148,6 +148,16 @@ class BatchAdapter(ABC):
             ProviderError: 401/403 (the key), 404 (no such model), or the API is unreachable.
         """
 
+    @abstractmethod
+    def count_input_tokens(self, line: dict[str, Any], model: str) -> int:
+        """The input tokens the provider would bill for one request `line` of this adapter
+        (built for `model`), from its count-tokens endpoint: nothing is generated and nothing
+        is spent.
+
+        Raises:
+            ProviderError: the key, the model or the endpoint refused it.
+        """
+
     def check_storage(self) -> str | None:
         """Make sure the provider-side storage a batch needs is writable (Vertex AI: its GCS
         bucket), by writing and deleting one small object. None: nothing to check."""

@@ -245,6 +245,18 @@ class GeminiBatchAdapter(BatchAdapter):
             self._client.models.get(model=model)
         return f"GET models/{model}"
 
+    def count_input_tokens(self, line: dict[str, Any], model: str) -> int:
+        """`POST models/{model}:countTokens`. The Gemini API's count takes no system
+        instruction, so the system prompt is counted as a first user turn of the same text."""
+        request = line["request"]
+        system = request.get("systemInstruction")
+        contents = [{"role": "user", **system}] if system else []
+        with _sdk_errors("token count"):
+            counted = self._client.models.count_tokens(
+                model=model, contents=[*contents, *request["contents"]]
+            )
+        return counted.total_tokens or 0
+
     def retrieve(self, batch_id: str) -> BatchJob:
         """One `GET batches/{id}`."""
         with _sdk_errors(f"read of batch {batch_id}"):

@@ -373,6 +373,19 @@ class OpenAIBatchAdapter(BatchAdapter):
             self._client.models.retrieve(model)
         return f"GET /v1/models/{model}"
 
+    def count_input_tokens(self, line: dict[str, Any], model: str) -> int:
+        """`POST /v1/responses/input_tokens` (OpenAI's one count-tokens endpoint): a Chat
+        Completions line's messages go in as Responses input messages, which take the same
+        roles."""
+        body = line["body"]
+        if line["url"] == CHAT:
+            asked: dict[str, Any] = {"input": body["messages"]}
+        else:
+            asked = {"input": body["input"], "instructions": body.get("instructions")}
+        with _sdk_errors("token count"):
+            counted = self._client.responses.input_tokens.count(model=model, **asked)
+        return counted.input_tokens
+
     def retrieve(self, batch_id: str) -> BatchJob:
         """One `GET /v1/batches/{id}`."""
         with _sdk_errors(f"retrieve of batch {batch_id}"):

@@ -195,6 +195,7 @@ class VertexBatchAdapter(BatchAdapter):
             project=project, credentials=credentials, client_options=storage_options
         )
         self._aiplatform = aiplatform_v1
+        self._predictions: Any = None
         self._parent = f"projects/{project}/locations/{location}"
         self._bucket = bucket
         self._prefix = prefix.strip("/")
@@ -288,6 +289,26 @@ class VertexBatchAdapter(BatchAdapter):
             )
             models.get_publisher_model(name=name, retry=self._retry, timeout=self._timeout)
         return f"GET {name}"
+
+    def count_input_tokens(self, line: dict[str, Any], model: str) -> int:
+        """`POST …/publishers/google/models/{model}:countTokens` with the line's contents and
+        system instruction."""
+        request = line["request"]
+        endpoint = f"{self._parent}/publishers/google/models/{model}"
+        asked = {"endpoint": endpoint, "model": endpoint, "contents": request["contents"]}
+        if request.get("systemInstruction"):
+            asked["system_instruction"] = request["systemInstruction"]
+        with _google_errors("token count"):
+            if self._predictions is None:  # made on first use: only estimates count tokens
+                self._predictions = self._aiplatform.LlmUtilityServiceClient(
+                    transport="rest",
+                    credentials=self._credentials,
+                    client_options=self._api_options,
+                )
+            counted = self._predictions.count_tokens(
+                request=asked, retry=self._retry, timeout=self._timeout
+            )
+        return counted.total_tokens
 
     def check_storage(self) -> str:
         """Write, then delete, one small object under the prefix of the staging bucket."""
