@@ -79,22 +79,22 @@ def created_file(child: pexpect.spawn) -> Path:
     return Path(child.match.group(1))
 
 
-def _data_estimate(count: int, start: int) -> str:
-    """The launcher's cost line for Claude Sonnet 5.5 and `count` sample personas from `start`."""
+def _data_estimate(count: int, start: int, model: str = "claude-sonnet-5-5") -> str:
+    """The launcher's cost line for `model` and `count` sample personas from `start`."""
     from interviews.costs import money
 
-    est = _estimate(count, start)
+    est = _estimate(count, start, model)
     line = f"{money(est.realtime)} real-time, {money(est.batch)} batch"
     assert line != "$0.36 real-time, $0.18 batch"
     return line
 
 
-def _estimate(count: int, start: int):
+def _estimate(count: int, start: int, model: str = "claude-sonnet-5-5"):
     from interviews.catalog import get_model
     from interviews.estimation import estimate_sizes, measure_personas
 
     sizes = measure_personas(SAMPLE, count=count, start_index=start)
-    return estimate_sizes(get_model("anthropic", "claude-sonnet-5-5"), sizes, max_tokens=2048)
+    return estimate_sizes(get_model("anthropic", model), sizes, max_tokens=2048)
 
 
 def test_typed_answers_prepare_a_batch_and_send_nothing(emu, control, data_dir: Path) -> None:
@@ -113,7 +113,7 @@ def test_typed_answers_prepare_a_batch_and_send_nothing(emu, control, data_dir: 
     child.send("3" + ENTER)
     # estimated from personas 3-9's own prompts, as `interviews estimate --personas` does (a
     # fixed 3,000 tokens in per interview made it $0.36 / $0.18)
-    child.expect(re.escape(_data_estimate(7, 3)))
+    child.expect(re.escape(_data_estimate(7, 3, "claude-opus-5-5")))
     child.expect(re.escape("💡 Batch API Available!"))
     child.expect(re.escape("- 50% cost savings"))
     child.expect(re.escape("- ~24 hour turnaround time"))

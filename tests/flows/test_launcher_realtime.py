@@ -13,6 +13,18 @@ import pexpect
 from tests.test_launcher import DOWN, ENTER, launch_env, screen_text, spawn_launch
 
 
+def _about() -> str:
+    from interviews.catalog import get_model
+    from interviews.costs import money
+    from interviews.estimation import estimate_sizes, measure_personas
+    from tests.conftest import SAMPLE
+
+    sizes = measure_personas(SAMPLE, count=3, start_index=2)
+    est = estimate_sizes(get_model("anthropic", "claude-opus-5-5"), sizes, max_tokens=2048)
+    assert money(est.realtime) != "$0.16"
+    return money(est.realtime)
+
+
 def test_arrow_keys_choose_real_time_and_the_interviews_run_now(
     emu, control, data_dir: Path, prefect_api: str
 ) -> None:
@@ -31,7 +43,8 @@ def test_arrow_keys_choose_real_time_and_the_interviews_run_now(
     child.send("2" + ENTER)
     child.expect(re.escape("Use Batch API?"))
     child.send(ENTER)  # 3 < 100: no
-    child.expect(re.escape("Run 3 interviews now in real time (about $0.16)?"))
+    # estimated from personas 2-4's own prompts (a fixed 3,000 tokens in made it $0.16)
+    child.expect(re.escape(f"Run 3 interviews now in real time (about {_about()})?"))
     child.send(ENTER)  # yes
     child.expect("Run summary")
     child.expect(pexpect.EOF)
