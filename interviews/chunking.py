@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from interviews.errors import InputError
 from interviews.jsonl import atomic_writer, dumps_line
+from interviews.quality import record_facts
 from interviews.requests import CanonicalRequest
 
 # Room for the envelope around the lines ({"requests":[...]} or a multipart header).
@@ -91,6 +92,7 @@ def write_chunks(
                     request.persona_id,
                     request.first_question,
                     request.later_questions,
+                    facts=record_facts(request.persona, request.health_record),
                 )
             ),
         )
@@ -107,15 +109,19 @@ def index_entry(
     question: str,
     later: tuple[str, ...] | list[str] = (),
     history: int | None = None,
+    facts: str | None = None,
 ) -> dict[str, Any]:
     """One chunk index line: the request's persona and question and, in an interview protocol,
     the questions still to come (`then`) and where the conversation so far is (`history`, a
-    byte offset into the run's `history.jsonl`)."""
+    byte offset into the run's `history.jsonl`); `facts` are the person's checkable facts for
+    the answer's quality flags (`quality.record_facts`)."""
     entry: dict[str, Any] = {"custom_id": custom_id, "persona_id": persona_id, "question": question}
     if later:
         entry["then"] = list(later)
     if history is not None:
         entry["history"] = history
+    if facts:
+        entry["facts"] = facts
     return entry
 
 

@@ -283,7 +283,12 @@ def prepare_turn(
                             dumps_line(carried),
                             dumps_line(
                                 index_entry(
-                                    custom_id, entry["persona_id"], later[0], later[1:], offset
+                                    custom_id,
+                                    entry["persona_id"],
+                                    later[0],
+                                    later[1:],
+                                    offset,
+                                    entry.get("facts"),
                                 )
                             ),
                         )

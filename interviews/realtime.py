@@ -270,6 +270,7 @@ def summarize_records(path: Path, rates: Prices) -> ConvertSummary:
         for raw in records:
             record = orjson.loads(raw)
             summary.statuses[record["status"]] += 1
+            summary.flags.update(record.get("flags") or ())
             usage = record.get("usage")
             if usage is None and record["status"] == "succeeded":
                 summary.usage_unknown += 1  # unusable token counts: the cost is incomplete

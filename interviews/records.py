@@ -25,6 +25,7 @@ from interviews.catalog import ModelInfo
 from interviews.costs import Usage, prices
 from interviews.errors import InputError
 from interviews.jsonl import atomic_writer, iter_jsonl
+from interviews.quality import answer_flags
 from interviews.result_lines import ResultProblems, shown, valid_custom_id
 
 MISSING = "missing"
@@ -64,6 +65,8 @@ class ConvertSummary:
     # answers whose usage was unusable: their cost is unknown, so `cost` is a lower bound
     usage_unknown: int = 0
     problems: ResultProblems = field(default_factory=ResultProblems)
+    # answers per quality flag (interviews/quality.py)
+    flags: Counter = field(default_factory=Counter)
 
     def add(self, other: ConvertSummary) -> None:
         """Fold another summary into this one."""
@@ -78,6 +81,7 @@ class ConvertSummary:
         self.retryable_statuses.update(other.retryable_statuses)
         self.usage_unknown += other.usage_unknown
         self.problems.add(other.problems)
+        self.flags.update(other.flags)
 
     def supersede_retryable(self) -> None:
         """Forget the outcomes that a retry round is about to replace (they get new records)."""
@@ -144,8 +148,10 @@ class RecordMaker:
         persona_id: int | str,
         question: str | None,
         conversation: Conversation | None = None,
+        facts: str | None = None,
     ) -> dict[str, Any]:
-        """The record of `outcome`, asked `question` (None: the question is not known).
+        """The record of `outcome`, asked `question` (None: the question is not known); an
+        answer gets its quality flags, checked against `facts` where known.
 
         In an interview protocol, `conversation` (or the outcome's own) holds the turns before
         this answer and the question it answers: the record carries the whole transcript, and
@@ -163,7 +169,8 @@ class RecordMaker:
             transcript = []
         else:
             transcript = [{"role": "user", "content": question}]
-        if outcome.status is OutcomeStatus.SUCCEEDED:
+        answered = outcome.status is OutcomeStatus.SUCCEEDED
+        if answered:
             transcript.append({"role": "assistant", "content": outcome.text or ""})
         # a literal in record order: the seed's fields first
         return {
@@ -192,6 +199,11 @@ class RecordMaker:
             },
             "cost_usd": None if usage is None else float(round(self._cost(usage, outcome), 8)),
             "error": None if error is None else error.as_dict(),
+            # what the interview came to, without reading the transcript: the last question
+            # asked and its answer (null unless answered)
+            "question": conversation.question if conversation is not None else question,
+            "answer": (outcome.text or "") if answered else None,
+            "flags": answer_flags(outcome.text, outcome.finish_reason, facts) if answered else [],
         }
 
 
@@ -259,13 +271,14 @@ def _write_record(path: str, record: dict[str, Any]) -> None:
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
-IndexEntry = tuple[int | str, str, int | None]
+IndexEntry = tuple[int | str, str, int | None, str | None]
 
 
 def load_index(index_path: Path) -> dict[str, IndexEntry]:
-    """Read a chunk index file: `custom_id → (persona_id, question, history)`, where history
-    is the byte offset of the conversation so far in the run's `history.jsonl` (a later
-    question of an interview protocol) or None.
+    """Read a chunk index file: `custom_id → (persona_id, question, history, facts)`, where
+    history is the byte offset of the conversation so far in the run's `history.jsonl` (a
+    later question of an interview protocol) or None, and facts the person's checkable facts
+    for quality flags (`quality.record_facts`) or None.
 
     Every request of a chunk usually asks the same question, so equal questions share one
     string: a million-request index stays under 200 MB.
@@ -279,7 +292,12 @@ def load_index(index_path: Path) -> dict[str, IndexEntry]:
             shared = question
             if len(questions) < _SHARED_QUESTIONS:  # per-persona questions: no point sharing
                 questions[question] = question
-        index[value["custom_id"]] = (value["persona_id"], shared, value.get("history"))
+        index[value["custom_id"]] = (
+            value["persona_id"],
+            shared,
+            value.get("history"),
+            value.get("facts"),
+        )
     return index
 
 
@@ -328,6 +346,7 @@ def write_records(
     # per record would cost more than building the record.
     tokens = [0, 0, 0, 0, 0, 0]
     statuses: dict[str, int] = {}
+    flags: dict[str, int] = {}
     # long-context tiers are chosen per request: what requests over one pay beyond base prices,
     # at the run's prices (batch or real time) and at real-time prices (for the comparison)
     run_prices = make_record.prices
@@ -345,6 +364,7 @@ def write_records(
         persona_id: int | str,
         question: str | None,
         history_at: int | None = None,
+        facts: str | None = None,
     ) -> None:
         at = answered_before.get(outcome.custom_id) if answered_before else None
         if at is not None and outcome.status is not OutcomeStatus.SUCCEEDED:
@@ -357,7 +377,7 @@ def write_records(
             conversation = None
             if history_at is not None and earlier is not None:
                 conversation = _conversation_at(earlier, history_at, question or "")
-            record = make_record(outcome, persona_id, question, conversation)
+            record = make_record(outcome, persona_id, question, conversation, facts)
             usage = outcome.usage
         if interviews_dir is not None:
             path = record_path(folder, record["custom_id"])
@@ -369,6 +389,8 @@ def write_records(
             on_record(record)
         status = record["status"]
         statuses[status] = statuses.get(status, 0) + 1
+        for flag in record.get("flags") or ():
+            flags[flag] = flags.get(flag, 0) + 1
         if usage is None:
             summary.usage_unknown += 1
         else:
@@ -428,6 +450,7 @@ def write_records(
 
     summary.usage = Usage(*tokens)
     summary.statuses.update(statuses)
+    summary.flags.update(flags)
     # base prices are per token, so the total usage's base cost is the sum of the requests'
     # (exact in Decimal, computed once here rather than once per record), plus the tiers'
     summary.cost = run_prices.flat_cost(summary.usage) + surcharges[0]

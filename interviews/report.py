@@ -10,6 +10,7 @@ from typing import Any
 from interviews.batch_types import BatchJob, OutcomeStatus
 from interviews.costs import money
 from interviews.jsonl import write_json
+from interviews.quality import FLAGS
 from interviews.records import ConvertSummary
 
 
@@ -60,6 +61,8 @@ class RunReport:
             "skipped_result_lines": s.problems.skipped,
             "result_line_problems": s.problems.lines(),
             "usage": s.usage.as_dict(),
+            # answers per quality flag (interviews/quality.py), flags in their fixed order
+            "flags": {flag: s.flags[flag] for flag in FLAGS if s.flags.get(flag)},
             "cost_usd": self._costs(ratio),
             "batches": [
                 {
@@ -133,6 +136,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Provider / model", f"{summary['provider']} / {summary['model']}"),
         ("Interviews", f"{summary['requests']:,} requested, {answered:,} answered"),
         ("Outcomes", statuses),
+        ("Quality flags", flag_counts(summary.get("flags") or {})),
         (
             ("Mode", "real-time API")
             if summary.get("mode") == "realtime"
@@ -182,6 +186,13 @@ def _problem_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             )
         )
     return rows
+
+
+def flag_counts(flags: dict[str, int]) -> str:
+    """`refusal 2, truncated 1`, or `none` (answers per quality flag)."""
+    return (
+        ", ".join(f"{name.replace('_', ' ')} {count:,}" for name, count in flags.items()) or "none"
+    )
 
 
 def _cache_rows(usage: dict[str, Any], cost: dict[str, Any]) -> list[tuple[str, str]]:
@@ -237,6 +248,7 @@ def comparison_rows(summaries: list[dict[str, Any]]) -> list[dict[str, str]]:
                     "target": target,
                     "answered": state,
                     "tokens in / out": "",
+                    "flags": "",
                     "cost": "",
                     "estimate": "",
                 }
@@ -253,6 +265,7 @@ def comparison_rows(summaries: list[dict[str, Any]]) -> list[dict[str, str]]:
                 "answered": f"{answered:,} of {summary['requests']:,}"
                 + (f"; {others}" if others else ""),
                 "tokens in / out": f"{usage['input_tokens']:,} / {usage['output_tokens']:,}",
+                "flags": flag_counts(summary.get("flags") or {}),
                 "cost": money(Decimal(cost["actual_batch"]), small=True),
                 "estimate": money(Decimal(cost["estimate_batch"]), small=True),
             }

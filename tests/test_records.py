@@ -82,6 +82,9 @@ def test_record_has_the_seed_fields_then_ours_in_order() -> None:
         ),
         ("cost_usd", float(round(cost, 8))),
         ("error", None),
+        ("question", "How are you?"),
+        ("answer", "Fine, thanks."),
+        ("flags", []),
     ]
     error = build_record(failed(4), persona_id=4, question=None, context=CONTEXT)
     assert error["transcript"] == [] and error["status"] == "errored"
@@ -164,5 +167,5 @@ def test_sums_match_per_record_costs(timestamp: datetime | None) -> None:
 
 def test_equal_questions_share_one_string(tmp_path: Path) -> None:
     index = load_index(write_index(tmp_path / "index.jsonl", 3, question="Same?"))
-    questions = [question for _, question, _ in index.values()]
+    questions = [question for _, question, _, _ in index.values()]
     assert questions[0] is questions[1] is questions[2]

@@ -96,6 +96,12 @@ def test_three_question_protocol_gives_the_same_transcript_in_batch_and_real_tim
         assert questions[1].split(",")[0] not in ("", "{{ persona.name }}")
         assert questions[2] == "What would make taking them easier?"
         assert all(turn["content"] for turn in record["transcript"])
+        # the emulator's answers are grounded in the record: no quality flag trips on them;
+        # the last question and its answer are also top-level fields
+        for one in (record, other):
+            assert one["flags"] == []
+            assert one["question"] == one["transcript"][-2]["content"] == questions[2]
+            assert one["answer"] == one["transcript"][-1]["content"]
         # usage and cost are the whole interview's: three answers' worth of output
         for one in (record, other):
             answers = [t["content"] for t in one["transcript"] if t["role"] == "assistant"]
