@@ -397,6 +397,33 @@ def _provider_counts(
     return count_with_provider(sizes, adapter, model, max_tokens=max_tokens)
 
 
+def export(
+    run_id: Annotated[str, typer.Argument(help="The run to export (see `interviews status`).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet, csv or jsonl.")] = "parquet",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="File to write (default: runs/RUN/export/interviews.FORMAT)."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export a run, one row per interview: ids, provider, model, questions and answers,
+    flags, usage and cost (Parquet for pandas, polars or duckdb; CSV; JSONL)."""
+    from interviews.export import FORMATS, check_run_id, export_run, records_file
+
+    if fmt not in FORMATS:
+        raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    dirs = _dirs(data_dir)
+    run_dir = dirs.run(check_run_id(run_id))
+    for name in ("transcripts.jsonl", "interviews.jsonl"):
+        dirs.fetch(run_dir / name)  # from the bucket, for a data dir in one
+    records = records_file(run_dir)
+    dest = out or run_dir / "export" / f"interviews.{fmt}"
+    count = export_run(records, dest, fmt)
+    if out is None:
+        dirs.publish(dest)
+    console.print(f"✓ {count:,} interviews exported to {dirs.shown(dest) if out is None else dest}")
+
+
 def sample_data(
     out: Annotated[Path, typer.Option("--out", help="Output JSONL file.")],
     count: Annotated[int, typer.Option(help="How many personas.")] = 1000,
@@ -459,5 +486,6 @@ def register(app: typer.Typer) -> None:
     app.command()(prepare)
     app.command()(convert)
     app.command()(estimate)
+    app.command()(export)
     app.command("sample-data")(sample_data)
     app.command()(models)

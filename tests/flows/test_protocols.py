@@ -7,10 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import orjson
+import pyarrow.parquet as pq
 import pytest
 
 from flows.batch_flows import batch_interviews
 from flows.realtime_flow import realtime_interviews
+from interviews.export import export_run, records_file
 from interviews.ledger import Ledger
 from interviews.spec import BatchRunParameters
 from tests.conftest import SAMPLE, line_faults
@@ -111,6 +113,14 @@ def test_three_question_protocol_gives_the_same_transcript_in_batch_and_real_tim
     lines = (batch_dir / "runs" / "proto" / "transcripts.jsonl").read_bytes().splitlines()
     finals = {orjson.loads(line)["custom_id"]: orjson.loads(line) for line in lines}
     assert finals == in_batch
+    # exported, one row per interview with its whole conversation
+    run_dir = batch_dir / "runs" / "proto"
+    dest = run_dir / "export.parquet"
+    assert export_run(records_file(run_dir), dest, "parquet") == COUNT
+    for exported in pq.read_table(dest).to_pylist():
+        record = in_batch[exported["custom_id"]]
+        assert exported["questions"] == [t["content"] for t in record["transcript"][::2]]
+        assert len(exported["answers"]) == 3 and exported["answer"] == record["answer"]
 
 
 def _check_prompt_cache(provider: str, summary: dict, realtime: dict, batch_dir: Path) -> None:
