@@ -169,11 +169,18 @@ class VertexBatchSettings(Block):
     @classmethod
     def from_env(cls) -> VertexBatchSettings:
         """From `GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION` and `INTERVIEWS_GCS_BUCKET`,
-        with Application Default Credentials."""
+        with Application Default Credentials, or the access token in
+        `GOOGLE_OAUTH_ACCESS_TOKEN` (gcloud's and Terraform's name for one). Another Vertex
+        API root comes from `GOOGLE_VERTEX_BASE_URL` (google-genai's name) and another Cloud
+        Storage from `STORAGE_EMULATOR_HOST` (google-cloud-storage's): how `interviews
+        emulator serve` is reached."""
         return cls(
             project=env_value("GOOGLE_CLOUD_PROJECT"),
             location=env_value("GOOGLE_CLOUD_LOCATION") or "us-central1",
             bucket=env_value("INTERVIEWS_GCS_BUCKET"),
+            access_token=env_value("GOOGLE_OAUTH_ACCESS_TOKEN"),
+            api_endpoint=env_value("GOOGLE_VERTEX_BASE_URL"),
+            storage_endpoint=env_value("STORAGE_EMULATOR_HOST"),
         )
 
     def _google_credentials(self) -> Any:
@@ -299,6 +306,16 @@ def resolve_credentials(provider: str, block_name: str | None) -> Any:
             ) from exc
     require_credentials(provider, None)
     return block_cls.from_env()
+
+
+def on_loopback(credentials: Block) -> bool:
+    """Whether `credentials` point at this machine (the emulator): its batches end in
+    seconds, so waiting polls at once rather than every 30 s."""
+    from urllib.parse import urlsplit
+
+    url = getattr(credentials, "base_url", None) or getattr(credentials, "api_endpoint", None)
+    host = urlsplit(url if url and "//" in url else f"//{url}").hostname if url else None
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def emulator_blocks(url: str, gcs_url: str) -> dict[str, Block]:

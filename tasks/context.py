@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from blocks.credentials import resolve_credentials
+from blocks.credentials import on_loopback, resolve_credentials
 from interviews.ledger import Ledger
 from interviews.memory import return_large_blocks_promptly
 from interviews.preparation import DataDirs, open_data_dir
@@ -50,6 +50,10 @@ class RunContext(BaseModel):
     def adapter(self) -> BatchAdapter:
         """A provider adapter built from the block or the provider's env var."""
         return resolve_credentials(self.provider, self.credentials_block).get_adapter()
+
+    def on_loopback(self) -> bool:
+        """Whether the provider is on this machine (the emulator)."""
+        return on_loopback(resolve_credentials(self.provider, self.credentials_block))
 
 
 @cache

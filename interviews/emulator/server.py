@@ -6,6 +6,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -181,20 +182,33 @@ class EmulatorServer:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8787, gcs_port: int | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    gcs_port: int | None = None,
+    *,
+    processing_seconds: float | None = None,
+    announce: Callable[[str, str | None], None] | None = None,
+) -> None:
     """Serve the emulator in the foreground until interrupted (`interviews emulator serve`).
 
     GCS listens on `gcs_port`; by default on `port + 1` (a predictable address for
     `STORAGE_EMULATOR_HOST`), or on a free port if that one is taken. Its URL goes to stderr.
+    A batch takes `processing_seconds` (emulated) to end; `announce(url, gcs_url)` is called
+    once both addresses are known, before serving.
     """
     _require_loopback(host)
     state = EmulatorState()
+    if processing_seconds is not None:
+        state.configure(processing_seconds=processing_seconds)
     gcs: GcsServer | None = None
     try:
         gcs = _start_serve_gcs(state, host, port, gcs_port)
         print(f"GCS emulator on {gcs.url} (bucket {DEFAULT_BUCKET})", file=sys.stderr, flush=True)
     except GcsUnavailableError as exc:
         print(f"GCS emulator not started: {exc}", file=sys.stderr, flush=True)
+    if announce is not None:
+        announce(f"http://{host}:{port}", gcs.url if gcs is not None else None)
     try:
         uvicorn.run(create_app(state), host=host, port=port, lifespan="off", log_level="info")
     finally:
