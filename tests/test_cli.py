@@ -453,3 +453,17 @@ def test_credential_blocks_do_not_load_the_google_cloud_sdks() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "estimate", "launch", "export"])
+def test_help_reads_at_80_columns_and_names_the_providers(command: str) -> None:
+    result = cli(command, "--help", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # docstring paragraphs are reflowed, not cut where the source lines end
+    if command != "export":  # --provider names its choices
+        assert all(name in result.stdout for name in ("anthropic", "openai", "vertex", "gemini"))
+    if command == "run":
+        summary = " ".join(" ".join(lines[:12]).split())
+        assert "its ordinary API (answers in seconds, full price;" in summary

@@ -29,6 +29,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # docstrings are paragraphs: reflowed to the terminal, so help reads well at 80 columns
+    rich_markup_mode="markdown",
     help="Batch persona interviews for health research: the batch APIs of Anthropic, "
     "OpenAI and Google, on Prefect.",
 )

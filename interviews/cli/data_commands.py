@@ -17,7 +17,17 @@ from interviews.errors import InputError
 if TYPE_CHECKING:
     from interviews.preparation import DataDirs
 
-Provider = Annotated[str, typer.Option("--provider", "-p", help="Batch API provider.")]
+# the choices, spelled out: a typo is still refused by `check_provider`, naming them
+PROVIDER_CHOICES = "[anthropic|openai|vertex|gemini]"
+Provider = Annotated[
+    str,
+    typer.Option(
+        "--provider",
+        "-p",
+        metavar=PROVIDER_CHOICES,
+        help="Batch API provider: anthropic, openai, vertex (Vertex AI) or gemini (Gemini API).",
+    ),
+]
 # Optional inside the Annotated: `ModelOpt | None` would drop the option's -m and help
 ModelOpt = Annotated[
     str | None, typer.Option("--model", "-m", help="Model id or alias (default: the provider's).")
@@ -441,7 +451,9 @@ def sample_data(
 def models(
     provider: Annotated[
         str | None,
-        typer.Option("--provider", "-p", help="Only this provider (default: all four)."),
+        typer.Option(
+            "--provider", "-p", metavar=PROVIDER_CHOICES, help="Only this provider (default: all)."
+        ),
     ] = None,
 ) -> None:
     """List the catalog: models, batch support, prices and retirement dates."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from interviews import clock
-from interviews.cli.data_commands import DataDir, same_run_command
+from interviews.cli.data_commands import PROVIDER_CHOICES, DataDir, same_run_command
 from interviews.cli.output import console
 from interviews.errors import CatalogError, InputError
 
@@ -335,7 +335,10 @@ def _run_realtime(
 
 def launch(
     provider: Annotated[
-        str | None, typer.Option("--provider", "-p", help="Provider (asked if missing).")
+        str | None,
+        typer.Option(
+            "--provider", "-p", metavar=PROVIDER_CHOICES, help="Provider (asked if missing)."
+        ),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Model id or alias (asked if missing).")

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from interviews.cli.data_commands import (
+    PROVIDER_CHOICES,
     DataDir,
     OpenAIEndpoint,
     ProtocolOpt,
@@ -337,7 +338,9 @@ def demo(
     ] = SAMPLE_PERSONAS,
     provider: Annotated[
         list[str] | None,
-        typer.Option("--provider", "-p", help="Provider(s) to run (default: all)."),
+        typer.Option(
+            "--provider", "-p", metavar=PROVIDER_CHOICES, help="Provider(s) to run (default: all)."
+        ),
     ] = None,
     processing_seconds: Annotated[
         float, typer.Option(help="How long each emulated batch takes.")
