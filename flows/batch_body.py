@@ -87,6 +87,10 @@ def _run_batch(params: BatchRunParameters, context: RunContext) -> dict[str, Any
     if params.retry_canceled:  # asked for once, by this invocation
         context.ledger().clear_canceled(params.run_id)
     plan = prepare_batch(params, context)
+    # records may go to a folder of their own (another run's are in the way): every question
+    # of the run, and every later resume, uses the folder the run was prepared with
+    params = params.model_copy(update={"records_subdir": plan.records_subdir})
+    context = context.model_copy(update={"records_subdir": plan.records_subdir})
     result = _run_plan(plan, params, context)
     turns = len(load_protocol(local_input(params.protocol)).turns) if params.protocol else 1
     if turns == 1 or result.get("detached"):

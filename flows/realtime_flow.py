@@ -39,7 +39,10 @@ def realtime_interviews(params: BatchRunParameters) -> dict[str, Any]:
     # the lease: a second real-time run of this id would send every interview again
     with holding_run(context.ledger(), params.run_id):
         plan = prepare_batch(params, context, mode="realtime")
-        context = context.model_copy(update={"run_id": plan.run_id})
+        params = params.model_copy(update={"records_subdir": plan.records_subdir})
+        context = context.model_copy(
+            update={"run_id": plan.run_id, "records_subdir": plan.records_subdir}
+        )
         for chunk in plan.chunks:
             interview_realtime(chunk.id, plan.model.id, context, params.record_files)
         return report_run(plan, params, context, mode="realtime")

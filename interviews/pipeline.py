@@ -9,6 +9,7 @@ re-running a run id resumes from the ledger at whatever step it stopped.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import shutil
 import time
@@ -42,6 +43,7 @@ from interviews.ledger import BatchRow, ChunkRow, Ledger
 from interviews.polling import Backoff, server_wait, wait_for_batch
 from interviews.preparation import (
     DataDirs,
+    Prepared,
     estimate_prepared,
     file_sha256,
     new_run_id,
@@ -52,6 +54,7 @@ from interviews.providers import BatchAdapter, BatchTag, get_adapter_class
 from interviews.records import (
     ConvertSummary,
     RecordContext,
+    another_runs_record,
     copy_answered,
     load_index,
     record_path,
@@ -76,6 +79,10 @@ class RunPlan:
     # what --max-cost was checked against when the run was prepared (a whole protocol, at the
     # mode's prices); None for a resumed run, whose stored estimate stands in
     expected_usd: str | None = None
+    # where its per-interview records go under data/interviews/ (None: there), as stored
+    records_subdir: str | None = None
+    # said once, when the run is prepared: why its records go elsewhere than asked
+    records_note: str | None = None
 
     @property
     def budgeted_usd(self) -> Decimal:
@@ -128,6 +135,9 @@ def prepare_run(
             f"(`interviews models --provider {params.provider}`). Request file kept for "
             f"inspection: {dirs.shown(prepared.requests_path)}"
         )
+    note = None
+    if params.record_files:
+        params, note = _beside_another_runs_records(params, run_id, prepared, dirs)
     budgeted = expected
     if prepared.turns > 1 and not realtime:
         # the budget covers the whole protocol; this run is its first question (each later
@@ -146,7 +156,7 @@ def prepare_run(
         params_json=_stored_params(params, run_id),
     )
     plan = _stored_plan(ledger, run_id, model, resumed=False)
-    return dataclasses.replace(plan, expected_usd=str(budgeted))
+    return dataclasses.replace(plan, expected_usd=str(budgeted), records_note=note)
 
 
 def prepare_runs(
@@ -217,6 +227,7 @@ def _stored_plan(ledger: Ledger, run_id: str, model: ModelInfo, *, resumed: bool
     """The plan of a run as the ledger holds it (round-0 chunks)."""
     run = ledger.get_run(run_id)
     assert run is not None
+    stored = orjson.loads(run["params_json"]) if run.get("params_json") else {}
     return RunPlan(
         run_id,
         run["provider"],
@@ -225,7 +236,37 @@ def _stored_plan(ledger: Ledger, run_id: str, model: ModelInfo, *, resumed: bool
         resumed,
         ledger.local(run["requests_path"]),
         run["estimate_usd"],
+        records_subdir=stored.get("records_subdir"),
     )
+
+
+# How many of a new run's first requests are checked for another run's records: a second run
+# of the same personas collides from its first interview; a bucket costs a read per check.
+RECORD_CHECKS, RECORD_CHECKS_IN_A_BUCKET = 1000, 20
+
+
+def _beside_another_runs_records(
+    params: BatchRunParameters, run_id: str, prepared: Prepared, dirs: DataDirs
+) -> tuple[BatchRunParameters, str | None]:
+    """A new run's parameters with its per-interview records moved to a folder of their own
+    (`data/interviews/{run_id}/`, under any subfolder asked for) when another run's records of
+    the same personas are where its own would go, so a second run never overwrites them; and
+    the note that says so (None when nothing moved)."""
+    folder = dirs.interviews / params.records_subdir if params.records_subdir else dirs.interviews
+    limit = RECORD_CHECKS_IN_A_BUCKET if dirs.mirror is not None else RECORD_CHECKS
+    with prepared.chunks[0].index_path.open("rb") as index:
+        ids = [orjson.loads(line)["custom_id"] for line in itertools.islice(index, limit)]
+    found = another_runs_record(folder, ids, run_id, fetch=dirs.fetch)
+    if found is None:
+        return params, None
+    path, other = found
+    subdir = f"{params.records_subdir}/{run_id}" if params.records_subdir else run_id
+    note = (
+        f"{dirs.shown(path)} holds run {other}'s answer: this run's records go to "
+        f"{dirs.shown(dirs.interviews / subdir)}/ so that none of run {other}'s is overwritten "
+        f"(to add to run {other} instead, run again with --run-id {other})"
+    )
+    return params.model_copy(update={"records_subdir": subdir}), note
 
 
 def prepare_turn(

@@ -499,3 +499,26 @@ def _missing_outcome(custom_id: str, error: RequestError | None) -> RequestOutco
             transient=True,
         ),
     )
+
+
+def another_runs_record(
+    folder: Path, custom_ids: Iterable[str], run_id: str, *, fetch: Callable[[Path], bool]
+) -> tuple[Path, str] | None:
+    """The first answered record in `folder` for one of `custom_ids` that another run wrote,
+    as (path, its run id), or None. The same run (a re-run, a retry round, a protocol's later
+    question `{run_id}-qN`) is not another run, and a record without an answer holds nothing
+    to lose. `fetch(path)` brings a record from the data directory's bucket and tells whether
+    it exists."""
+    for custom_id in custom_ids:
+        path = Path(record_path(folder, custom_id))
+        if not fetch(path):
+            continue
+        try:
+            record = orjson.loads(path.read_bytes())
+            other, answered = record.get("run_id"), record.get("status") == OutcomeStatus.SUCCEEDED
+        except (orjson.JSONDecodeError, OSError, AttributeError):
+            continue  # not a record of ours: nothing of a run's to lose
+        mine = other == run_id or (isinstance(other, str) and other.startswith(f"{run_id}-q"))
+        if answered and isinstance(other, str) and not mine:
+            return path, other
+    return None

@@ -39,6 +39,8 @@ def prepare_batch(params: BatchRunParameters, context: RunContext, mode: str = "
         len(plan.chunks),
         plan.requests_path,
     )
+    if plan.records_note:
+        logger.warning("%s", plan.records_note)
     return plan
 
 

@@ -120,6 +120,8 @@ def _prepare_and_run(
         )
         if plan.model.note:
             console.print(f"[yellow]note:[/yellow] {plan.model.name}: {plan.model.note}")
+        if plan.records_note:
+            console.print(f"[yellow]note:[/yellow] {plan.records_note}", highlight=False)
         run_ids.append(plan.run_id)
         if not params.targets:
             params = params.model_copy(update={"run_id": plan.run_id})

@@ -1,0 +1,47 @@
+"""A second run of the same personas never overwrites the first run's answers: its records go
+to a folder of their own, said once when it is prepared; a re-run of the first run id still
+writes where that run's records are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from flows.batch_flows import batch_interviews
+from interviews.spec import BatchRunParameters
+from tests.conftest import SAMPLE
+
+
+def _params(block: str, data_dir: Path, run_id: str) -> BatchRunParameters:
+    return BatchRunParameters(
+        provider="anthropic",
+        personas=str(SAMPLE),
+        count=3,
+        run_id=run_id,
+        credentials_block=block,
+        data_dir=str(data_dir),
+    )
+
+
+def _records(folder: Path) -> dict[str, dict]:
+    return {p.name: orjson.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"))}
+
+
+def test_a_second_run_keeps_the_first_runs_answers(block, data_dir: Path, caplog) -> None:
+    first = batch_interviews(_params(block, data_dir, "first"))
+    before = _records(data_dir / "interviews")
+    assert first["ok"] and len(before) == 3
+    assert {record["run_id"] for record in before.values()} == {"first"}
+
+    second = batch_interviews(_params(block, data_dir, "second"))
+    assert second["ok"]
+    assert _records(data_dir / "interviews") == before  # not one byte of the first run changed
+    moved = _records(data_dir / "interviews" / "second")
+    assert moved.keys() == before.keys()
+    assert {record["run_id"] for record in moved.values()} == {"second"}
+    assert second["interviews_dir"].endswith("interviews/second")
+    assert "holds run first's answer: this run's records go to" in caplog.text
+
+    again = batch_interviews(_params(block, data_dir, "first"))  # the same run: in place
+    assert again["ok"] and again["interviews_dir"].endswith("interviews")
