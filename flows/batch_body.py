@@ -18,7 +18,7 @@ from prefect.artifacts import create_progress_artifact
 from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import unmapped
 
-from flows.run_identity import holding_run
+from flows.run_identity import holding_run, tag_flow_run
 from interviews.batch_types import BatchJob
 from interviews.costs import prices
 from interviews.datastore import local_input
@@ -78,6 +78,7 @@ def run_batch(params: BatchRunParameters) -> dict[str, Any]:
         preflight(params)
     if not params.run_id:  # outside a flow run, where none is derived (see run_identity)
         params = params.model_copy(update={"run_id": new_run_id(params.provider)})
+    tag_flow_run(f"provider:{params.provider}", f"model:{params.model_id}", f"run:{params.run_id}")
     with holding_run(context.ledger(), params.run_id):
         return _run_batch(params, context)
 

@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow
 
 from flows.batch_body import report_run
-from flows.run_identity import flow_run_name, holding_run, with_run_id
+from flows.run_identity import flow_run_name, holding_run, tag_flow_run, with_run_id
 from interviews.preparation import new_run_id
 from interviews.realtime import with_realtime_defaults
 from interviews.spec import BatchRunParameters
@@ -35,6 +35,7 @@ def realtime_interviews(params: BatchRunParameters) -> dict[str, Any]:
     params = with_run_id(with_realtime_defaults(params))
     if not params.run_id:
         params = params.model_copy(update={"run_id": new_run_id(params.provider)})
+    tag_flow_run(f"provider:{params.provider}", f"model:{params.model_id}", f"run:{params.run_id}")
     context = make_context(params)
     # the lease: a second real-time run of this id would send every interview again
     with holding_run(context.ledger(), params.run_id):

@@ -87,3 +87,22 @@ def cancel_batches_of_cancelled_flow_run(flow: Any, flow_run: Any, state: Any) -
         return
     for line in cancel_run(ledger, params.run_id, params.credentials_block):
         logger.warning("flow run %s cancelled: %s", flow_run.name, line)
+
+
+def tag_flow_run(*tags: str) -> None:
+    """Add `tags` (e.g. `provider:anthropic`, `model:claude-sonnet-5-5`, `run:RUN`) to the
+    current flow run, so the Prefect UI filters runs by provider, model and run id. Outside a
+    flow run, nothing; tags already there are kept."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    flow_run = context.flow_run
+    merged = list(dict.fromkeys([*(flow_run.tags or []), *tags]))
+    if merged == list(flow_run.tags or []):
+        return
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(flow_run.id, tags=merged)
+    flow_run.tags = merged

@@ -45,3 +45,18 @@ def test_a_second_run_keeps_the_first_runs_answers(block, data_dir: Path, caplog
 
     again = batch_interviews(_params(block, data_dir, "first"))  # the same run: in place
     assert again["ok"] and again["interviews_dir"].endswith("interviews")
+    # the provider flow runs are tagged, so the UI filters them by provider, model and run
+    assert _tagged("run:first") == 2 and _tagged("run:second") == 1
+    assert _tagged("provider:anthropic", "model:claude-sonnet-5-5", "run:second") == 1
+
+
+def _tagged(*tags: str) -> int:
+    """Flow runs carrying every one of `tags`."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=list(tags)))
+        )
+    return len(runs)
