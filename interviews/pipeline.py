@@ -155,8 +155,41 @@ def prepare_run(
         files=prepared.chunks,
         params_json=_stored_params(params, run_id),
     )
+    _write_manifest(params, run_id, model, prepared, spec, dirs, now)
     plan = _stored_plan(ledger, run_id, model, resumed=False)
     return dataclasses.replace(plan, expected_usd=str(budgeted), records_note=note)
+
+
+def _write_manifest(
+    params: BatchRunParameters,
+    run_id: str,
+    model: ModelInfo,
+    prepared: Prepared,
+    spec: dict[str, Any],
+    dirs: DataDirs,
+    now: datetime | None,
+) -> None:
+    """Write the new run's reproducibility manifest, `runs/{run_id}/manifest.json`."""
+    from interviews import clock
+    from interviews.costs import prices
+    from interviews.jsonl import write_json
+    from interviews.manifest import build_manifest, describe_prices
+
+    at = now or clock.now()
+    manifest = build_manifest(
+        params,
+        run_id,
+        model,
+        prepared,
+        personas_sha256=str(spec["personas_sha256"]),
+        prices=describe_prices(
+            prices(model, batch=True, at=at), prices(model, batch=False, at=at), at
+        ),
+        created_at=at,
+    )
+    path = dirs.run(run_id) / "manifest.json"
+    write_json(path, manifest)
+    dirs.publish(path)
 
 
 def prepare_runs(

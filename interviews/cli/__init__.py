@@ -18,6 +18,7 @@ from interviews.cli import (
     emulator_commands,
     launch_commands,
     ledger_commands,
+    manifest_commands,
     run_commands,
     setup_commands,
 )
@@ -59,6 +60,7 @@ def _options(
 run_commands.register(app)
 launch_commands.register(app)
 data_commands.register(app)
+manifest_commands.register(app)
 ledger_commands.register(app)
 setup_commands.register(app)
 app.add_typer(emulator_commands.app, name="emulator")
