@@ -728,6 +728,7 @@ def convert_chunk(
     ledger: Ledger,
     dirs: DataDirs,
     records_dir: Path | None,
+    retry_flags: frozenset[str] = frozenset(),
 ) -> ConvertSummary:
     """Turn a chunk's raw results into interview records, one per request sent.
 
@@ -735,7 +736,9 @@ def convert_chunk(
     (`runs/{run_id}/records/`), and into `records_dir/{custom_id}.json` unless it is None.
     Bad result lines are skipped and reported in the summary's `problems` (their requests get
     `missing` records); an answer in the chunk's earlier part (a re-run, or results fetched
-    again) is never replaced by a failure.
+    again) is never replaced by a failure; nor, in a retry round, is an earlier round's
+    answer (one sent again because `retry_flags` flagged it). An answer with one of
+    `retry_flags` is retryable.
     """
     adapter_cls = get_adapter_class(job.provider)
     context = RecordContext(
@@ -778,7 +781,8 @@ def convert_chunk(
             missing_error=missing_error,
             on_record=on_record,
             history=history if has_history else None,
-            previous=part,
+            previous=[part, *_earlier_parts(dirs, chunk)],
+            retry_flags=retry_flags,
         )
     summary.problems = problems
     if written and records_dir is not None:
@@ -816,6 +820,19 @@ def consolidate_records(run_id: str, dirs: DataDirs) -> Path:
             superseded |= ids_here
     dirs.publish(dest)
     return dest
+
+
+def _earlier_parts(dirs: DataDirs, chunk: ChunkRow) -> list[Path]:
+    """The record parts of the run's rounds before the chunk's, latest round first (none for
+    round 0): where the answers of requests sent again are."""
+    if chunk.round == 0:
+        return []
+    folder = dirs.run(chunk.run_id) / "records"
+    dirs.fetch_tree(folder)  # parts converted by another worker too
+    parts = [
+        p for p in folder.glob("r*_c*.jsonl") if int(p.name[1:].split("_", 1)[0]) < chunk.round
+    ]
+    return sorted(parts, key=lambda p: (-int(p.name[1:].split("_", 1)[0]), p.name))
 
 
 def settle_status(job: BatchJob, summary: ConvertSummary) -> BatchJob:

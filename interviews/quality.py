@@ -26,6 +26,9 @@ from collections.abc import Iterable
 from typing import Any
 
 FLAGS = ("empty", "truncated", "refusal", "breaks_character", "contradicts_record")
+# What `--retry-flagged` sends again: not `truncated` (the same request stops at the same limit;
+# raise --max-tokens instead)
+RETRY_FLAGS = frozenset({"empty", "refusal", "breaks_character", "contradicts_record"})
 
 # Every finish reason meaning "the answer hit its token limit", across the four providers.
 _TRUNCATED = frozenset({"max_tokens", "length", "max_output_tokens", "MAX_TOKENS"})

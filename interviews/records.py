@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -67,6 +67,11 @@ class ConvertSummary:
     problems: ResultProblems = field(default_factory=ResultProblems)
     # answers per quality flag (interviews/quality.py)
     flags: Counter = field(default_factory=Counter)
+    # flagged answers sent again in a retry round (--retry-flagged); those of `retryable`
+    # (until a retry round sends them), and their flags, which that round replaces
+    flagged_retries: int = 0
+    retryable_flagged: int = 0
+    retryable_flags: Counter = field(default_factory=Counter)
 
     def add(self, other: ConvertSummary) -> None:
         """Fold another summary into this one."""
@@ -82,13 +87,21 @@ class ConvertSummary:
         self.usage_unknown += other.usage_unknown
         self.problems.add(other.problems)
         self.flags.update(other.flags)
+        self.flagged_retries += other.flagged_retries
+        self.retryable_flagged += other.retryable_flagged
+        self.retryable_flags.update(other.retryable_flags)
 
     def supersede_retryable(self) -> None:
         """Forget the outcomes that a retry round is about to replace (they get new records)."""
         self.statuses.subtract(self.retryable_statuses)
         self.statuses = +self.statuses  # drop zero counts
+        self.flags.subtract(self.retryable_flags)
+        self.flags = +self.flags
+        self.flagged_retries += self.retryable_flagged
         self.retryable = []
         self.retryable_statuses = Counter()
+        self.retryable_flags = Counter()
+        self.retryable_flagged = 0
 
     @property
     def total(self) -> int:
@@ -313,7 +326,8 @@ def write_records(
     on_record: Callable[[dict[str, Any]], None] | None = None,
     missing_error: RequestError | None = None,
     history: Path | None = None,
-    previous: Path | None = None,
+    previous: Path | Sequence[Path] | None = None,
+    retry_flags: frozenset[str] = frozenset(),
 ) -> ConvertSummary:
     """Write one record per outcome, plus a `missing` record per indexed request without one.
 
@@ -333,9 +347,12 @@ def write_records(
             provider's results had no line for it).
         history: the run's `history.jsonl` that index entries point into (a later question of
             an interview protocol), or None.
-        previous: records JSONL of an earlier conversion of the same requests (a re-run, or
-            results fetched again): an answer there is kept, and passed on, for a request
-            that has no answer now.
+        previous: records JSONL(s) of earlier conversions of the same requests (a re-run,
+            results fetched again, or the earlier rounds of a request sent again because its
+            answer was flagged), latest first: an answer there is kept, and passed on, for a
+            request that has no answer now.
+        retry_flags: quality flags that send an answer again in the next round (an answer
+            with one of them is retryable, as a passing failure is).
     """
     summary = ConvertSummary()
     make_record = RecordMaker(context)
@@ -353,11 +370,19 @@ def write_records(
     realtime_prices = prices(context.model, batch=False, at=context.priced_at)
     tiered = bool(run_prices.tiers or realtime_prices.tiers)
     surcharges = [Decimal(0), Decimal(0), Decimal(0)]  # the run's, real time, uncached
-    answered_before = _answered_offsets(previous) if previous is not None else {}
+    files = [previous] if isinstance(previous, Path) else list(previous or ())
+    wanted = set(index) if index is not None else None
+    answered_before: dict[str, tuple[int, int]] = {}  # custom_id → (file, offset)
+    for number, path in enumerate(files):
+        for custom_id, offset in _answered_offsets(path).items():
+            if wanted is None or custom_id in wanted:
+                answered_before.setdefault(custom_id, (number, offset))  # the latest wins
 
-    # both closed below
+    # all closed below
     earlier = open(history, "rb") if history is not None else None  # noqa: SIM115
-    before = open(previous, "rb") if answered_before else None  # noqa: SIM115
+    befores = []
+    if answered_before:
+        befores = [open(path, "rb") if path.exists() else None for path in files]  # noqa: SIM115
 
     def emit(
         outcome: RequestOutcome,
@@ -368,7 +393,8 @@ def write_records(
     ) -> None:
         at = answered_before.get(outcome.custom_id) if answered_before else None
         if at is not None and outcome.status is not OutcomeStatus.SUCCEEDED:
-            before.seek(at)  # an answer from an earlier conversion is never replaced
+            before = befores[at[0]]
+            before.seek(at[1])  # an answer from an earlier conversion is never replaced
             record = orjson.loads(before.readline())
             usage_dict = record.get("usage")
             usage = None if usage_dict is None else Usage(**usage_dict)
@@ -379,6 +405,11 @@ def write_records(
                 conversation = _conversation_at(earlier, history_at, question or "")
             record = make_record(outcome, persona_id, question, conversation, facts)
             usage = outcome.usage
+            if retry_flags and retry_flags.intersection(record["flags"]):
+                summary.retryable.append(outcome.custom_id)  # asked again in the next round
+                summary.retryable_statuses[record["status"]] += 1
+                summary.retryable_flags.update(record["flags"])
+                summary.retryable_flagged += 1
         if interviews_dir is not None:
             path = record_path(folder, record["custom_id"])
             if _keeps_earlier_answer(path, record):
@@ -444,7 +475,7 @@ def write_records(
         for custom_id, entry in (pending or {}).items():
             emit(_missing_outcome(custom_id, missing_error), *entry)
     finally:
-        for handle in (earlier, before):
+        for handle in (earlier, *befores):
             if handle is not None:
                 handle.close()
 

@@ -63,6 +63,7 @@ class RunReport:
             "usage": s.usage.as_dict(),
             # answers per quality flag (interviews/quality.py), flags in their fixed order
             "flags": {flag: s.flags[flag] for flag in FLAGS if s.flags.get(flag)},
+            "flagged_retries": s.flagged_retries,
             "cost_usd": self._costs(ratio),
             "batches": [
                 {
@@ -137,6 +138,11 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Interviews", f"{summary['requests']:,} requested, {answered:,} answered"),
         ("Outcomes", statuses),
         ("Quality flags", flag_counts(summary.get("flags") or {})),
+        *(
+            [("Flagged answers sent again", f"{summary['flagged_retries']:,}")]
+            if summary.get("flagged_retries")
+            else []
+        ),
         (
             ("Mode", "real-time API")
             if summary.get("mode") == "realtime"

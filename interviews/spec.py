@@ -98,6 +98,13 @@ class BatchRunParameters(BaseModel):
         description="How many times requests that failed for a passing reason (rate limits, "
         "overload, expiry, cancellation) go into a new batch; permanent errors never do.",
     )
+    retry_flagged: bool = Field(
+        default=False,
+        title="Retry flagged answers",
+        description="Send answers flagged refusal, breaks_character, empty or "
+        "contradicts_record again in the next retry round (within Retry rounds); the new "
+        "answer replaces a flagged one, a failure never does.",
+    )
     detach: bool = Field(
         default=False,
         title="Detach",

@@ -29,6 +29,7 @@ class RunContext(BaseModel):
     ledger_url: str | None = None
     credentials_block: str | None = None
     records_subdir: str | None = None
+    retry_flagged: bool = False  # flagged answers go into the next retry round
     run_id: str | None = None  # set once the run is prepared
     progress_artifact_id: str | None = None  # the run's progress artifact in the Prefect UI
 
@@ -74,4 +75,5 @@ def make_context(params: BatchRunParameters) -> RunContext:
         ledger_url=settings.ledger_url,
         credentials_block=params.credentials_block,
         records_subdir=params.records_subdir,
+        retry_flagged=params.retry_flagged,
     )

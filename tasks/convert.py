@@ -12,6 +12,7 @@ from interviews.batch_types import BatchJob
 from interviews.catalog import get_model
 from interviews.diskfull import disk_full_is_clear_in_task
 from interviews.pipeline import convert_chunk
+from interviews.quality import RETRY_FLAGS
 from interviews.records import ConvertSummary
 from tasks.context import RunContext
 
@@ -59,6 +60,7 @@ def convert_results(
             ledger=ledger,
             dirs=context.dirs,
             records_dir=context.records_dir if record_files else None,
+            retry_flags=RETRY_FLAGS if context.retry_flagged else frozenset(),
         )
     logger = get_run_logger()
     logger.info(

@@ -23,6 +23,7 @@ RECORD = {
     "medications": [{"name": "Metformin", "dose": "1000 mg"}, "Lisinopril 10 mg"],
 }
 FACTS = record_facts(PERSONA, RECORD)
+SUCCEEDED = OutcomeStatus.SUCCEEDED
 
 
 def test_the_facts_are_one_short_string() -> None:
@@ -146,3 +147,50 @@ def test_flags_reach_records_summaries_and_the_report(tmp_path: Path) -> None:
         )
     )
     assert rows["Quality flags"] == "breaks character 1, contradicts record 1"
+
+
+def test_a_flagged_answer_is_retryable_and_a_failed_retry_keeps_it(tmp_path: Path) -> None:
+    [chunk] = write_chunks(
+        (_request(i) for i in range(2)),
+        build_line=lambda r: {"custom_id": r.custom_id},
+        directory=tmp_path,
+        stem="c",
+        max_requests=10,
+        max_bytes=10**9,
+    )
+    index = load_index(chunk.index_path)
+    context = RecordContext("anthropic", get_model("anthropic", "claude-sonnet-5-5"), "r", "b")
+    usage = Usage(input_tokens=10, output_tokens=5)
+    round0 = tmp_path / "r0_c000.jsonl"
+    with round0.open("wb") as part:
+        first = write_records(
+            [
+                RequestOutcome("interview_0", OutcomeStatus.SUCCEEDED, "Fine.", "end_turn", usage),
+                RequestOutcome(
+                    "interview_1", OutcomeStatus.SUCCEEDED, "As an AI...", "stop", usage
+                ),
+            ],
+            index=index,
+            context=context,
+            interviews_dir=None,
+            on_record=lambda record: part.write(orjson.dumps(record) + b"\n"),
+            retry_flags=frozenset({"breaks_character"}),
+        )
+    assert first.retryable == ["interview_1"] and first.retryable_flagged == 1
+    first.supersede_retryable()  # a retry round is about to replace it
+    assert dict(first.statuses) == {"succeeded": 1} and not first.flags
+    assert first.flagged_retries == 1
+
+    # the retry round: the provider fails the request; the flagged answer stays the record
+    error = RequestError(kind="overloaded_error", message="busy", transient=True)
+    records: list[dict] = []
+    retry = write_records(
+        [RequestOutcome("interview_1", OutcomeStatus.ERRORED, error=error)],
+        index={"interview_1": index["interview_1"]},
+        context=context,
+        interviews_dir=None,
+        on_record=records.append,
+        previous=[tmp_path / "r1_c000.jsonl", round0],  # this round's part (none yet), then r0
+    )
+    assert retry.kept_earlier_answers == 1 and dict(retry.statuses) == {"succeeded": 1}
+    assert records[0]["answer"] == "As an AI..." and records[0]["flags"] == ["breaks_character"]

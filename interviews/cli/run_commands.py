@@ -224,6 +224,14 @@ def run(
             "rounds (a cancel is otherwise final).",
         ),
     ] = False,
+    retry_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--retry-flagged",
+            help="Batch: send answers flagged refusal, breaks_character, empty or "
+            "contradicts_record again in the next retry round (at most --max-rounds).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Run interviews end to end: prepare, submit, wait, download, convert, report.
@@ -264,6 +272,7 @@ def run(
         record_files=record_files,
         refetch_results=refetch_results,
         retry_canceled=retry_canceled,
+        retry_flagged=retry_flagged,
     )
     if retry_canceled and not run_id:
         raise InputError("--retry-canceled needs the --run-id of the canceled run")

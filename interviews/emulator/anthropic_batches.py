@@ -114,7 +114,14 @@ class Batch:
         results = []
         for custom_id, params, rank in zip(self.custom_ids, self.params, self.ranks, strict=True):
             fault = line_fault(custom_id)
-            if fault is not None:
+            if fault is not None and fault.type == "answer":  # answered, in the fault's words
+                result = _process(
+                    params, self.api_version, self.id, custom_id, self.cache, self.done_times[rank]
+                )
+                if result["type"] == "succeeded":
+                    result["message"]["content"][0]["text"] = fault.message
+                    result["message"]["usage"]["output_tokens"] = approx_tokens(fault.message)
+            elif fault is not None:
                 result = _forced_result(fault, self.id, custom_id)
             elif self.done_times[rank] <= cutoff:
                 result = _process(

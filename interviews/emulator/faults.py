@@ -46,7 +46,9 @@ from typing import Any
 # stays tiny: a fault test must never sleep for real.
 DEFAULT_RETRY_AFTER = 0.01
 _RETRY_AFTER_STATUSES = {429, 529}
-LINE_FAULT_TYPES = ("errored", "expired", "canceled")
+# "answer" forces an answer's text (`message`), to try the quality flags: Anthropic batches
+# only (the other providers' batches take any forced line for an error)
+LINE_FAULT_TYPES = ("errored", "expired", "canceled", "answer")
 
 
 class FaultSpecError(ValueError):
