@@ -84,16 +84,21 @@ def _request(i: int) -> CanonicalRequest:
     return CanonicalRequest(f"interview_{i}", i, PERSONA, RECORD, "You are Maria.", "How are you?")
 
 
-def test_flags_reach_records_summaries_and_the_report(tmp_path: Path) -> None:
+def _index(folder: Path, count: int) -> dict:
+    """The chunk index of `count` requests, as `write_chunks` writes it and convert reads it."""
     [chunk] = write_chunks(
-        (_request(i) for i in range(4)),
+        (_request(i) for i in range(count)),
         build_line=lambda r: {"custom_id": r.custom_id},
-        directory=tmp_path,
+        directory=folder,
         stem="c",
         max_requests=10,
         max_bytes=10**9,
     )
-    index = load_index(chunk.index_path)
+    return load_index(chunk.index_path)
+
+
+def test_flags_reach_records_summaries_and_the_report(tmp_path: Path) -> None:
+    index = _index(tmp_path, 4)
     assert index["interview_0"][3] == FACTS  # the facts travel in the chunk index
     answers = ["Fine, thanks.", "I'm 30, you know.", "As an AI I can't say.", None]
 
@@ -150,15 +155,7 @@ def test_flags_reach_records_summaries_and_the_report(tmp_path: Path) -> None:
 
 
 def test_a_flagged_answer_is_retryable_and_a_failed_retry_keeps_it(tmp_path: Path) -> None:
-    [chunk] = write_chunks(
-        (_request(i) for i in range(2)),
-        build_line=lambda r: {"custom_id": r.custom_id},
-        directory=tmp_path,
-        stem="c",
-        max_requests=10,
-        max_bytes=10**9,
-    )
-    index = load_index(chunk.index_path)
+    index = _index(tmp_path, 2)
     context = RecordContext("anthropic", get_model("anthropic", "claude-sonnet-5-5"), "r", "b")
     usage = Usage(input_tokens=10, output_tokens=5)
     round0 = tmp_path / "r0_c000.jsonl"
