@@ -295,9 +295,9 @@ def _beside_another_runs_records(
     path, other = found
     subdir = f"{params.records_subdir}/{run_id}" if params.records_subdir else run_id
     note = (
-        f"{dirs.shown(path)} holds run {other}'s answer: this run's records go to "
-        f"{dirs.shown(dirs.interviews / subdir)}/ so that none of run {other}'s is overwritten "
-        f"(to add to run {other} instead, run again with --run-id {other})"
+        f"{dirs.shown(path.parent)}/ holds run {other}'s answers; this run's records go to "
+        f"{dirs.shown(dirs.interviews / subdir)}/ (to add to run {other} instead: "
+        f"--run-id {other})"
     )
     return params.model_copy(update={"records_subdir": subdir}), note
 

@@ -290,6 +290,16 @@ def run(
     _print_summary(summary)
 
 
+def _records_shown(summary: dict[str, Any], data_dir: Path) -> str:
+    """Where a compare run put its records: `…/interviews/PROVIDER/MODEL/`, with the run's own
+    folder after it when an earlier run's records were there (see `pipeline`)."""
+    moved = any(
+        Path(target.get("interviews_dir") or "").name == target.get("run_id")
+        for target in summary.get("targets", [])
+    )
+    return f"{data_dir / 'interviews'}/PROVIDER/MODEL/" + ("RUN/" if moved else "")
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     """The run's table (a comparison for a compare run), or what a detached run waits for."""
     from interviews.report import comparison_rows, protocol_rows, summary_rows
@@ -418,7 +428,7 @@ def demo(
     _print_summary(summary)
     console.print(
         f"Demo finished in {time.perf_counter() - started:.1f} s; records in "
-        f"{data_dir / 'interviews'}/PROVIDER/MODEL/ and one JSONL per run in {data_dir / 'runs'}",
+        f"{_records_shown(summary, data_dir)} and one JSONL per run in {data_dir / 'runs'}",
         highlight=False,
     )
 
