@@ -41,7 +41,7 @@ def test_a_second_run_keeps_the_first_runs_answers(block, data_dir: Path, caplog
     assert moved.keys() == before.keys()
     assert {record["run_id"] for record in moved.values()} == {"second"}
     assert second["interviews_dir"].endswith("interviews/second")
-    assert "holds run first's answer: this run's records go to" in caplog.text
+    assert "holds run first's answers; this run's records go to" in caplog.text
 
     again = batch_interviews(_params(block, data_dir, "first"))  # the same run: in place
     assert again["ok"] and again["interviews_dir"].endswith("interviews")
