@@ -434,6 +434,28 @@ def export(
     console.print(f"✓ {count:,} interviews exported to {dirs.shown(dest) if out is None else dest}")
 
 
+def fhir_personas(
+    folder: Annotated[Path, typer.Argument(help="Folder of Synthea FHIR R4 bundles (*.json).")],
+    out: Annotated[Path, typer.Option("--out", help="Matched-personas JSONL to write.")],
+    as_of: Annotated[
+        str | None, typer.Option(help="Ages on this day, YYYY-MM-DD (default: today).")
+    ] = None,
+) -> None:
+    """Turn Synthea FHIR R4 patient bundles into a matched-personas file: demographics from
+    Patient; conditions, active medications, allergies and the latest observations as the
+    health record."""
+    from datetime import date
+
+    from interviews.fhir import write_personas
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else clock.today()
+    except ValueError:
+        raise InputError(f"--as-of must be a date like 2026-12-07, got {as_of!r}") from None
+    written = write_personas(folder, out, day)
+    console.print(f"✓ {written:,} personas with their health records written to {out}")
+
+
 def sample_data(
     out: Annotated[Path, typer.Option("--out", help="Output JSONL file.")],
     count: Annotated[int, typer.Option(help="How many personas.")] = 1000,
@@ -500,4 +522,5 @@ def register(app: typer.Typer) -> None:
     app.command()(estimate)
     app.command()(export)
     app.command("sample-data")(sample_data)
+    app.command("fhir-personas")(fhir_personas)
     app.command()(models)
