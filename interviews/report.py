@@ -158,6 +158,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Actual / estimate", "n/a" if ratio is None else f"{ratio:.2f}×"),
         ("Records", summary["interviews_dir"] or "(per-interview files off)"),
         ("All records (JSONL)", summary.get("records_jsonl", "")),
+        *([("Report with charts", summary["report_html"])] if summary.get("report_html") else []),
     ] + [
         (f"Errors of {b['batch_id']}", "; ".join(b["errors"][:5]))
         for b in summary["batches"]

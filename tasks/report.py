@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -9,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from interviews.diskfull import disk_full_is_clear_in_task
-from interviews.jsonl import write_json
+from interviews.jsonl import atomic_writer, write_json
 from interviews.preparation import open_data_dir
 from interviews.report import (
     RunReport,
@@ -59,8 +60,25 @@ def publish_report(report: RunReport, context: RunContext) -> dict:
         description=f"Summary of run {report.run_id}",
     )
     summary = report.as_dict()
+    summary["report_html"] = dirs.shown(_write_html(report.run_id, [summary], dirs))
     emit_run_finished(report.run_id, report.ok, summary["statuses"], str(report.summary.cost))
     return summary
+
+
+def _write_html(run_id: str, summaries: list[dict[str, Any]], dirs: Any) -> Path:
+    """`runs/{run_id}/report.html`: the run's (or compare run's) figures as charts."""
+    from interviews.html_report import answer_lengths, render
+
+    lengths = {}
+    for summary in summaries:
+        records = dirs.run(summary["run_id"]) / "interviews.jsonl"
+        if "cost_usd" in summary and records.exists():
+            lengths[f"{summary['provider']} / {summary['model']}"] = answer_lengths(records)
+    path = dirs.run(run_id) / "report.html"
+    with atomic_writer(path) as sink:
+        sink.write(render(run_id, summaries, lengths).encode())
+    dirs.publish(path)
+    return path
 
 
 @task(cache_policy=NO_CACHE)
@@ -87,6 +105,7 @@ def publish_comparison(
     comparison = dirs.run(run_id) / "comparison.json"
     write_json(comparison, result)
     dirs.publish(comparison)
+    result["report_html"] = dirs.shown(_write_html(run_id, summaries, dirs))
     create_markdown_artifact(
         key=_artifact_key("compare-report-", run_id),
         markdown=comparison_markdown(run_id, summaries),

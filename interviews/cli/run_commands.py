@@ -306,6 +306,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
     if "targets" in summary:
         print_table(f"Compare run {summary['run_id']}", comparison_rows(summary["targets"]))
+        if summary.get("report_html"):
+            console.print(f"Report with charts: {summary['report_html']}", highlight=False)
     elif summary.get("detached"):
         waiting = ", ".join(summary["waiting_batches"])
         console.print(

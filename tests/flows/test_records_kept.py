@@ -33,6 +33,9 @@ def test_a_second_run_keeps_the_first_runs_answers(block, data_dir: Path, caplog
     before = _records(data_dir / "interviews")
     assert first["ok"] and len(before) == 3
     assert {record["run_id"] for record in before.values()} == {"first"}
+    page = (data_dir / "runs" / "first" / "report.html").read_text()  # the report with charts
+    assert "Interview run first" in page and page.count("<svg") == 5
+    assert first["report_html"].endswith("runs/first/report.html")
 
     second = batch_interviews(_params(block, data_dir, "second"))
     assert second["ok"]
