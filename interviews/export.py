@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from interviews.errors import InputError
-from interviews.jsonl import atomic_writer
+from interviews.jsonl import atomic_writer, whole_records
 
 FORMATS = ("parquet", "csv", "jsonl")
 # The run-id field's pattern (spec.BatchRunParameters.run_id): a run id names a folder.
@@ -120,13 +120,8 @@ def row(record: dict[str, Any]) -> dict[str, Any]:
 def rows(path: Path) -> Iterator[dict[str, Any]]:
     """Export rows of the records JSONL at `path`, in file order (a line cut off by a crash is
     skipped: its interview has another, whole line or none)."""
-    with path.open("rb") as lines:
-        for raw in lines:
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            yield row(record)
+    for record in whole_records(path):
+        yield row(record)
 
 
 def export_run(records: Path, dest: Path, fmt: str) -> int:

@@ -14,9 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from interviews.costs import money
+from interviews.jsonl import whole_records
 
 _WIDTH, _BAR, _GAP, _LABEL = 640, 18, 6, 220
 _COLORS = ("#3b6ea8", "#e08a2c", "#5b9b4a", "#b4463f", "#7a5ea8", "#888888", "#2a9d9a")
@@ -27,16 +26,11 @@ _LENGTH_BINS = (0, 25, 50, 100, 200, 400, 800)  # words per answer
 
 def answer_lengths(records: Path) -> list[int]:
     """Words in each answer of a run's records JSONL (answered interviews only)."""
-    lengths = []
-    with records.open("rb") as lines:
-        for raw in lines:
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            if record.get("status") == "succeeded":
-                lengths.append(len(str(record.get("answer") or _last_answer(record)).split()))
-    return lengths
+    return [
+        len(str(record.get("answer") or _last_answer(record)).split())
+        for record in whole_records(records)
+        if record.get("status") == "succeeded"
+    ]
 
 
 def _last_answer(record: dict[str, Any]) -> str:

@@ -171,3 +171,14 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                     line=number,
                 ) from exc
             yield number, value
+
+
+def whole_records(path: Path) -> Iterator[Any]:
+    """Each parsed line of a records JSONL the pipeline wrote, in file order, skipping a line a
+    crash cut off (its interview has another, whole line, or none)."""
+    with path.open("rb") as lines:
+        for raw in lines:
+            try:
+                yield orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
