@@ -17,9 +17,14 @@ class EmulatorControl:
     """
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
-        # trust_env=False: a loopback emulator must never be reached through a proxy.
+        # trust_env=False: a loopback emulator must never be reached through a proxy. No
+        # keep-alive: calls come seconds apart, and a pooled connection the server closed when
+        # idle (uvicorn: after 5 s) would fail the next call with a connection reset.
         self._client = httpx.Client(
-            base_url=url.rstrip("/") + "/_emulator", timeout=timeout, trust_env=False
+            base_url=url.rstrip("/") + "/_emulator",
+            timeout=timeout,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     def _call(self, method: str, path: str, json: Any = None) -> Any:
