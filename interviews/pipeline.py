@@ -800,7 +800,7 @@ def consolidate_records(run_id: str, dirs: DataDirs) -> Path:
     rounds: dict[int, list[Path]] = {}
     dirs.fetch_tree(dirs.run(run_id) / "records")  # parts converted by another worker too
     for part in (dirs.run(run_id) / "records").glob("r*_c*.jsonl"):
-        rounds.setdefault(int(part.name[1:].split("_", 1)[0]), []).append(part)
+        rounds.setdefault(_part_round(part), []).append(part)
     dest = dirs.run(run_id) / "interviews.jsonl"
     superseded: set[str] = set()
     with atomic_writer(dest) as sink:
@@ -829,10 +829,13 @@ def _earlier_parts(dirs: DataDirs, chunk: ChunkRow) -> list[Path]:
         return []
     folder = dirs.run(chunk.run_id) / "records"
     dirs.fetch_tree(folder)  # parts converted by another worker too
-    parts = [
-        p for p in folder.glob("r*_c*.jsonl") if int(p.name[1:].split("_", 1)[0]) < chunk.round
-    ]
-    return sorted(parts, key=lambda p: (-int(p.name[1:].split("_", 1)[0]), p.name))
+    parts = [part for part in folder.glob("r*_c*.jsonl") if _part_round(part) < chunk.round]
+    return sorted(parts, key=lambda part: (-_part_round(part), part.name))
+
+
+def _part_round(part: Path) -> int:
+    """The round of a record part `r{round}_c{chunk}.jsonl`."""
+    return int(part.name[1:].split("_", 1)[0])
 
 
 def settle_status(job: BatchJob, summary: ConvertSummary) -> BatchJob:

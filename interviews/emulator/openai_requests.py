@@ -242,6 +242,12 @@ def _conversation(items: list[Any], instructions: str | None = None) -> _Convers
     return _Conversation(system, users[-1] if users else "", "".join(blocks), turns, blocks)
 
 
+def input_items(body: dict[str, Any]) -> list[Any]:
+    """A Responses request's `input` as a list of items (a plain string is one user message)."""
+    given = body.get("input")
+    return given if isinstance(given, list) else [{"role": "user", "content": str(given or "")}]
+
+
 def prompt_blocks(items: list[Any], instructions: str | None = None) -> list[str]:
     """The prompt text of each chat message or Responses input item (`instructions` first):
     what is billed as input, and whose prefixes are cached."""
@@ -320,8 +326,7 @@ def _response(
     created: float,
     cache: PromptCache | None,
 ) -> Outcome:
-    given = body["input"]
-    items = given if isinstance(given, list) else [{"role": "user", "content": str(given)}]
+    items = input_items(body)
     instructions = body.get("instructions")
     chat = _conversation(items, instructions if isinstance(instructions, str) else None)
     model = str(body["model"])

@@ -13,7 +13,7 @@ from typing import Any
 from interviews.emulator.answers import approx_tokens
 from interviews.emulator.anthropic_batches import cache_blocks
 from interviews.emulator.google_requests import conversation, get
-from interviews.emulator.openai_requests import prompt_blocks
+from interviews.emulator.openai_requests import input_items, prompt_blocks
 
 
 def anthropic_tokens(params: dict[str, Any]) -> int:
@@ -23,8 +23,7 @@ def anthropic_tokens(params: dict[str, Any]) -> int:
 
 def openai_tokens(body: dict[str, Any]) -> int:
     """The input tokens of a Responses request (`instructions` and `input`)."""
-    given = body.get("input")
-    items = given if isinstance(given, list) else [{"role": "user", "content": str(given or "")}]
+    items = input_items(body)
     instructions = body.get("instructions")
     return approx_tokens(
         "".join(prompt_blocks(items, instructions if isinstance(instructions, str) else None))
